@@ -1,0 +1,52 @@
+"""Shared CLI helpers: consoles, JSON output, and the guard that turns TrnsimError into one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Callable
+
+import typer
+from rich.console import Console
+
+from trnsim.errors import TrnsimError
+
+console = Console()
+console_err = Console(stderr=True)
+
+JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
+
+
+def print_json(obj: Any) -> None:
+    """Write ``obj`` as JSON to stdout (no rich markup)."""
+    sys.stdout.write(json.dumps(obj, indent=2, default=_default) + "\n")
+
+
+def _default(o: Any) -> Any:
+    if hasattr(o, "model_dump"):
+        return o.model_dump()
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    if hasattr(o, "__dataclass_fields__"):
+        return {k: getattr(o, k) for k in o.__dataclass_fields__}
+    return str(o)
+
+
+def fail(message: str) -> None:
+    """Raise a one-line user error."""
+    raise TrnsimError(message)
+
+
+def run_guarded(app: Callable[..., Any], args: list[str] | None = None) -> int:
+    """Run a typer app; a TrnsimError prints ``error: ...`` on one line and returns 2."""
+    try:
+        app(args=args)
+    except TrnsimError as e:
+        console_err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        return 2
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except KeyboardInterrupt:
+        console_err.print("interrupted")
+        return 130
+    return 0

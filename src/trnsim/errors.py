@@ -1,0 +1,18 @@
+"""The one exception type users see: a one-line message saying what is wrong and how to fix it."""
+
+
+class TrnsimError(Exception):
+    """A user-facing error. ``str(err)`` is a single line: what is wrong, and how to fix it."""
+
+    def __init__(self, message: str, fix: str | None = None):
+        self.message = message
+        self.fix = fix
+        text = message if not fix else f"{message} ({fix})"
+        super().__init__(" ".join(text.split()))
+
+
+class UnknownNameError(TrnsimError, KeyError):
+    """A name that is not in a catalog; the message suggests the closest known names."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return self.args[0]

@@ -1,0 +1,1 @@
+"""Model architectures (from Hugging Face config.json) -> per-phase op lists."""

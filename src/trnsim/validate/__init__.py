@@ -1,0 +1,6 @@
+"""Validation harness: ground-truth rows -> registered predictors -> per-row errors and summaries."""
+
+from trnsim.validate.registry import NotSupported, Prediction, register
+from trnsim.validate.rows import GroundTruthRow, load_rows
+
+__all__ = ["GroundTruthRow", "NotSupported", "Prediction", "load_rows", "register"]

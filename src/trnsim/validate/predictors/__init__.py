@@ -1,0 +1,1 @@
+"""Predictor modules; each registers with trnsim.validate.registry.register (auto-imported)."""
