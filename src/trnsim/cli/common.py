@@ -11,8 +11,9 @@ from rich.console import Console
 
 from trnsim.errors import TrnsimError
 
-console = Console()
-console_err = Console(stderr=True)
+# wide tables when piped (rich would fall back to 80 columns)
+console = Console(width=None if sys.stdout.isatty() else 160)
+console_err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
 

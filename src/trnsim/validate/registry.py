@@ -97,7 +97,10 @@ class Outcome:
 def predict(row: GroundTruthRow) -> Outcome:
     """Ask the predictors of the row's category in rank order; collect the reasons of those that decline."""
     reasons: list[str] = []
-    for e in predictors_for(row.category):
+    entries = predictors_for(row.category)
+    if not entries:
+        return Outcome(None, None, [f"no predictor for category {row.category!r} yet"])
+    for e in entries:
         if e.metrics and row.metric not in e.metrics:
             continue
         try:
@@ -105,5 +108,5 @@ def predict(row: GroundTruthRow) -> Outcome:
         except NotSupported as ns:
             reasons.append(f"{e.name}: {ns}")
     if not reasons:
-        reasons.append(f"no predictor registered for category {row.category!r} metric {row.metric!r}")
+        reasons.append(f"no predictor for metric {row.metric!r} of category {row.category!r}")
     return Outcome(None, None, reasons)
