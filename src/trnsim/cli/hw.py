@@ -115,6 +115,14 @@ def show(
         console.print(st)
 
 
+def _num(x: float) -> str:
+    """4 significant digits, thousands separators, no exponent for everyday magnitudes."""
+    if x == 0 or 1e-3 <= abs(x) < 1e9:
+        digits = max(0, 3 - int(f"{abs(x):e}".split("e")[1]))
+        return f"{x:,.{digits}f}"
+    return f"{x:.3e}"
+
+
 def _source_keys(qs: list[tuple[str, Quantity]]) -> list[str]:
     keys: set[str] = set()
     for _, q in qs:
@@ -162,7 +170,7 @@ def compare(
             if val is None:
                 cells.append("-")
                 continue
-            txt = f"{val / m.scale:,.4g}"
+            txt = _num(val / m.scale)
             if note and m.key in ("flops_low_precision", "chips"):
                 txt += f" ({note})"
             if i > 0 and r[m.key] is not None:
