@@ -117,7 +117,9 @@ def show(
 
 def _num(x: float) -> str:
     """4 significant digits, thousands separators, no exponent for everyday magnitudes."""
-    if x == 0 or 1e-3 <= abs(x) < 1e9:
+    if float(x).is_integer() and abs(x) < 1e12:
+        return f"{int(x):,}"
+    if 1e-3 <= abs(x) < 1e9:
         digits = max(0, 3 - int(f"{abs(x):e}".split("e")[1]))
         return f"{x:,.{digits}f}"
     return f"{x:.3e}"
