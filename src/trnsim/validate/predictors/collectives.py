@@ -1,0 +1,168 @@
+"""Predictors for ``gpu_collective`` (NCCL busbw/latency, nvbandwidth) and ``neuron_collective``
+(nccom-test) rows, through :func:`trnsim.network.collective_time`.
+
+A row's free-text system is resolved to a catalog system by :func:`resolve_system`; rows whose
+system is not in the catalog, or whose measurement is not a library collective (DeepEP kernels,
+host PCIe copies, a single NIC's line rate), raise :class:`NotSupported` with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+
+from trnsim.errors import TrnsimError
+from trnsim.validate.registry import NotSupported, Prediction, register
+from trnsim.validate.rows import GroundTruthRow
+
+# (pattern over "system accelerator" text, catalog system) — first match wins; order matters.
+_SYSTEM_PATTERNS: tuple[tuple[str, str | None], ...] = (
+    (r"\bh800\b", None),  # no H800 system in the catalog (NVLink 400 GB/s export part)
+    (r"gb300|nvl72.*b300|b300.*nvl72", "gb300-nvl72"),
+    (r"gb200|nvl72", "gb200-nvl72"),
+    (r"\bb300\b|dgx[- ]?b300", "dgx-b300"),
+    (r"\bb200\b|p6-b200", "p6-b200.48xlarge"),
+    (r"p5en|h200", "p5en.48xlarge"),
+    (r"p5\.48|h100", "p5.48xlarge"),
+    (r"p4d|a100", "p4d.24xlarge"),
+    (r"trn3.*gen ?2|trainium3.*gen ?2", "trn3-ultraserver-gen2"),
+    (r"trn3|trainium3", "trn3-ultraserver-gen1"),
+    (r"trn2.*ultraserver|trn2u", "trn2-ultraserver"),
+    (r"trn2|trainium2|kangaring", "trn2.48xlarge"),
+    (r"trn1|trainium1|trainium \(gen not stated\)", "trn1.32xlarge"),
+    (r"inf2|inferentia2", "inf2.48xlarge"),
+)
+
+
+def resolve_system(text: str) -> str:
+    """Catalog system name for a row's system/accelerator text; NotSupported if none fits."""
+    t = text.lower()
+    for pat, name in _SYSTEM_PATTERNS:
+        if re.search(pat, t):
+            if name is None:
+                raise NotSupported(f"no catalog system for {text!r}")
+            return name
+    raise NotSupported(f"cannot map system {text!r} to a catalog system")
+
+
+def _load(name: str):
+    from trnsim.hardware import load_system
+
+    try:
+        return load_system(name)
+    except TrnsimError as e:
+        raise NotSupported(f"catalog system {name!r} not available: {e}") from None
+
+
+_SIZE = re.compile(r"^\s*([0-9.]+)\s*([kmgt]?i?b?)?\s*$", re.I)
+_MULT = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12,
+         "ki": 2**10, "kib": 2**10, "mi": 2**20, "mib": 2**20, "gi": 2**30, "gib": 2**30, "ti": 2**40, "tib": 2**40}
+
+
+def parse_size(text: str) -> float:
+    """``'16GiB'`` -> 17179869184.0; ``'512MB'`` -> 5.12e8; ``'4096'`` -> 4096.0."""
+    m = _SIZE.match(str(text))
+    if not m or (m.group(2) or "").lower() not in _MULT:
+        raise ValueError(f"bad size {text!r}")
+    return float(m.group(1)) * _MULT[(m.group(2) or "").lower()]
+
+
+def _size(row: GroundTruthRow) -> float:
+    for key in ("size_bytes", "size", "bytes"):
+        v = row.cfg(key)
+        if v:
+            try:
+                return parse_size(v)
+            except ValueError:
+                raise NotSupported(f"cannot read message size {v!r}") from None
+    raise NotSupported("row has no message size (size_bytes/size)")
+
+
+def _to_row_unit(row: GroundTruthRow, seconds: float, busbw: float, algbw: float) -> float:
+    unit = row.unit.strip()
+    metric = row.metric.lower()
+    if metric in ("latency", "time", "time_avg", "time_mean"):
+        f = {"us": 1e6, "ms": 1e3, "s": 1.0, "ns": 1e9}.get(unit)
+        if f is None:
+            raise NotSupported(f"unit {unit!r} for a time")
+        return seconds * f
+    if metric in ("busbw", "bandwidth", "algbw"):
+        bw = algbw if metric == "algbw" or metric == "bandwidth" else busbw
+        f = {"GB/s": 1e-9, "Gb/s": 8e-9, "MB/s": 1e-6, "TB/s": 1e-12}.get(unit)
+        if f is None:
+            raise NotSupported(f"unit {unit!r} for a bandwidth")
+        return bw * f
+    raise NotSupported(f"metric {row.metric!r} not predicted")
+
+
+def _predict(row: GroundTruthRow, *, neuron: bool) -> Prediction:
+    from trnsim.network import Group, Topology, collective_time, normalize_kind
+
+    system = _load(resolve_system(f"{row.system} {row.accelerator} {row.model_or_kernel}"))
+    what = row.model_or_kernel.lower()
+    op = row.cfg("op")
+    notes: list[str] = [f"system {system.name}"]
+    if op is None:
+        if "nvbandwidth" in what and "device_to_device" in what:
+            op = "send-recv"
+            size = 512 * 2**20  # nvbandwidth's default buffer
+            notes.append("nvbandwidth D2D copy as a 512 MiB send/recv")
+        elif "deepep" in what:
+            raise NotSupported("DeepEP dispatch/combine is a custom MoE kernel, not a library collective")
+        elif "host_to_device" in what or "h2d" in what:
+            raise NotSupported("host-device PCIe copies: the catalog has no host link")
+        elif "ib_write_bw" in what:
+            raise NotSupported("single-adapter RDMA line rate: the catalog lists only per-node totals")
+        else:
+            raise NotSupported(f"no collective op in row ({row.model_or_kernel!r})")
+    else:
+        size = _size(row)
+    try:
+        kind = normalize_kind(op)
+    except TrnsimError:
+        raise NotSupported(f"collective {op!r} not modelled") from None
+
+    ranks = row.cfg_int("ranks") or row.num_accelerators or 2
+    nodes = row.cfg_int("nodes") or 1
+    if neuron:
+        chip = system.chip_
+        version = chip.core_spec.version if chip.core_spec is not None else 2
+        lnc = 2 if version >= 3 else 1  # default logical NeuronCore size (N20)
+        per_chip = max(1, chip.cores // lnc)
+        chips = -(-ranks // per_chip)
+        notes.append(f"{ranks} ranks = {chips} chips ({per_chip} NeuronCores per chip at LNC={lnc})")
+        if chips < 2 and kind != "send-recv":
+            raise NotSupported("all ranks on one chip: intra-chip collectives between NeuronCores are not modelled")
+        if kind == "send-recv":
+            chips = 2  # pairwise exchange between neighbouring chips
+    else:
+        chips = ranks
+    cluster = max(chips, nodes * system.num_chips) if nodes > 1 else max(chips, system.num_chips)
+    try:
+        topo = Topology.from_system(system, chips=cluster)
+    except TrnsimError as e:
+        raise NotSupported(str(e)) from None
+    per_domain = None
+    if nodes > 1:
+        per_domain = min(topo.domain_size, -(-chips // nodes))
+    group = Group(chips, per_domain=per_domain)
+    algo = (row.cfg("algo") or row.cfg("algorithm") or "").lower() or None
+    forced = {"nvls": "direct", "ring": "ring", "tree": "tree", "mesh": "direct", "rdh": "tree",
+              "kangaring": "ring", "nvlstree": "hierarchical"}.get(algo or "")
+    try:
+        r = collective_time(kind, size, group, topo, algorithm=forced)
+    except TrnsimError:
+        r = collective_time(kind, size, group, topo)
+        notes.append(f"algorithm {algo!r} does not apply in the model; chose the fastest")
+    value = _to_row_unit(row, r.time, r.busbw, r.algbw)
+    notes.append(f"{r.algorithm}/{r.protocol}, {r.time * 1e6:.1f} us, busbw {r.busbw / 1e9:.1f} GB/s")
+    return Prediction(value=value, method=f"alpha-beta {r.algorithm}/{r.protocol}", note="; ".join(notes))
+
+
+@register("gpu_collective", name="alpha-beta-collectives", rank=10)
+def predict_gpu(row: GroundTruthRow) -> Prediction:
+    return _predict(row, neuron=False)
+
+
+@register("neuron_collective", name="alpha-beta-collectives", rank=10)
+def predict_neuron(row: GroundTruthRow) -> Prediction:
+    return _predict(row, neuron=True)
