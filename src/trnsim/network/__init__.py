@@ -6,10 +6,11 @@
 """
 
 from trnsim.network.collectives import (
-    ALGORITHMS, KINDS, CollectiveTime, Group, bus_factor, collective_time, normalize_kind,
+    ALGORITHMS, KINDS, CollectiveTime, Group, bus_factor, collective_time, normalize_kind, parse_size,
 )
 from trnsim.network.topology import Topology
 
 __all__ = [
     "ALGORITHMS", "KINDS", "CollectiveTime", "Group", "Topology", "bus_factor", "collective_time", "normalize_kind",
+    "parse_size",
 ]

@@ -15,6 +15,7 @@ Neuron runtime do; small messages pick the low-latency protocol, large ones the 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -48,6 +49,26 @@ def normalize_kind(kind: str) -> str:
     raise TrnsimError(f"unknown collective {kind!r}", f"use one of {', '.join(KINDS)}")
 
 
+_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-z]*)\s*$", re.I)
+_MULT = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12,
+         "ki": 2**10, "kib": 2**10, "mi": 2**20, "mib": 2**20, "gi": 2**30, "gib": 2**30, "ti": 2**40, "tib": 2**40}
+
+
+def parse_size(text: "str | int | float") -> float:
+    """Bytes from ``'1GiB'`` (2**30), ``'512MB'`` (5.12e8), ``'64k'`` (64e3) or ``'4096'``."""
+    if isinstance(text, (int, float)):
+        v = float(text)
+    else:
+        m = _SIZE.match(str(text))
+        unit = (m.group(2) or "").lower() if m else None
+        if not m or unit not in _MULT:
+            raise TrnsimError(f"cannot read size {text!r}", "write e.g. 4096, 64KiB, 512MB or 1GiB")
+        v = float(m.group(1)) * _MULT[unit]
+    if v < 0 or not math.isfinite(v):
+        raise TrnsimError(f"size must be a finite number >= 0, got {text!r}")
+    return v
+
+
 def bus_factor(kind: str, n: int) -> float:
     """nccl-tests factor from algorithm bandwidth (bytes/time) to bus bandwidth."""
     if n <= 1:
@@ -64,17 +85,28 @@ class Group:
     """A communicator: ``size`` chips, ``per_domain`` of them in each scale-up domain.
 
     ``per_domain=None`` packs ranks consecutively (``min(size, domain_size)`` per domain). A data-
-    parallel group of 64 chips with one chip per NVLink domain is ``Group(64, per_domain=1)``.
+    parallel group of 64 chips with one chip per NVLink domain is ``Group(64, per_domain=1)``;
+    ``per_node`` says the same per server (``Group(64, per_node=1)`` on a Trn2 UltraServer puts 4 of
+    the 64 in each 4-server NeuronLink domain).
     """
 
     size: int
     per_domain: int | None = None
+    per_node: int | None = None
 
     def split(self, topo: Topology) -> tuple[int, int]:
         """(members per domain g, domains m)."""
         n = self.size
         if n < 1:
             raise TrnsimError(f"group size must be >= 1, got {n}")
+        if self.per_node is not None and self.per_domain is None:
+            nodes_per_domain = max(1, topo.domain_size // max(1, topo.chips_per_node))
+            if self.per_node < 1 or self.per_node > topo.chips_per_node:
+                raise TrnsimError(
+                    f"per_node={self.per_node} is impossible on {topo.name} ({topo.chips_per_node} chips per node)",
+                    f"use 1..{topo.chips_per_node}",
+                )
+            return Group(n, per_domain=min(n, self.per_node * nodes_per_domain)).split(topo)
         if n > topo.chips:
             raise TrnsimError(
                 f"group of {n} chips exceeds the {topo.chips} chips of {topo.name}",
@@ -148,7 +180,10 @@ def collective_time(
         if algorithm not in ALGORITHMS:
             raise TrnsimError(f"unknown algorithm {algorithm!r}", f"use one of {', '.join(ALGORITHMS)}")
     lib = library if library is not None else LIBRARIES[topology.library]
-    return _collective_time(k, float(nbytes), grp.size, grp.per_domain, topology, algorithm, lib)
+    per_domain = grp.per_domain
+    if per_domain is None and grp.per_node is not None:
+        per_domain = grp.split(topology)[0]
+    return _collective_time(k, float(nbytes), grp.size, per_domain, topology, algorithm, lib)
 
 
 @lru_cache(maxsize=65536)
@@ -227,10 +262,16 @@ def _link_bw(topo: Topology, g: int, m: int, eff: float, lib: Library) -> float:
     """Bottleneck bandwidth of a ring/tree over g chips per domain and m domains."""
     if m == 1:
         return _up_bw(topo, g) * eff
-    net = topo.out_bw * g * eff * lib.net_eff
+    net = topo.out_bw * g * _net_eff(eff, lib)
     if g == 1:
         return net
     return min(_up_bw(topo, g) * eff, net)
+
+
+def _net_eff(eff: float, lib: Library) -> float:
+    """Payload fraction of the scale-out line rate: the library's network efficiency for the bulk
+    protocol, scaled down for protocols that carry less payload per byte (LL's flags)."""
+    return lib.net_eff * eff / lib.protocols[-1].eff
 
 
 def _ring(kind: str, S: float, n: int, g: int, m: int, topo: Topology, lib: Library) -> list[Cand]:
@@ -277,19 +318,27 @@ def _direct(kind: str, S: float, n: int, g: int, topo: Topology, lib: Library) -
     if lib.direct_reductions and kind in ("all-reduce", "all-gather", "reduce-scatter"):
         phases = 2 if kind == "all-reduce" else 1
         for p in lib.protocols:
-            bw = _up_bw(topo, g) * p.eff / max(1.0, hops)  # multi-hop traffic shares links on a torus
+            bw = _up_bw(topo, g) * p.eff / _link_share(topo, hops)
             out.append(("direct", p.name, p.base + phases * lat * p.hop_scale, phases * (n - 1) / n * S / bw))
     return out
+
+
+def _link_share(topo: Topology, hops: float) -> float:
+    """On a torus a message crossing h links loads h links: direct traffic gets 1/h of the bandwidth.
+    A switch forwards without using other chips' links, so its hop count costs latency only."""
+    if topo.switched or hops <= 1.0:
+        return 1.0
+    return hops
 
 
 def _alltoall(S: float, n: int, g: int, m: int, topo: Topology, lib: Library) -> list[Cand]:
     out: list[Cand] = []
     hops = topo.up_mean_hops(g)
     for p in lib.protocols:
-        intra_bw = _up_bw(topo, g) * p.eff / max(1.0, hops)
+        intra_bw = _up_bw(topo, g) * p.eff / _link_share(topo, hops)
         t_intra = (g - 1) / n * S / intra_bw if g > 1 else 0.0
         if m > 1:
-            t_inter = (n - g) / n * S / (topo.out_bw * p.eff * lib.net_eff)
+            t_inter = (n - g) / n * S / (topo.out_bw * _net_eff(p.eff, lib))
             lat = topo.out_lat
         else:
             t_inter = 0.0
@@ -343,7 +392,7 @@ def _send_recv(S: float, g: int, m: int, topo: Topology, lib: Library) -> list[C
     out: list[Cand] = []
     if m > 1 or g < 2:
         for p in lib.protocols:
-            out.append(("direct", p.name, p.base + topo.out_lat * p.hop_scale, S / (topo.out_bw * p.eff * lib.net_eff)))
+            out.append(("direct", p.name, p.base + topo.out_lat * p.hop_scale, S / (topo.out_bw * _net_eff(p.eff, lib))))
         return out
     bw = topo.up_bw
     hops = 1.0

@@ -58,24 +58,28 @@ class Topo:
     switch2_cross_latency_factor: float = 2.0
 
 
+# Fitted with `python -m trnsim.network.fit` (coordinate search on mean |log error|); see PROVENANCE.
 NCCL = Library(
     name="nccl",
     protocols=(
-        Protocol("LL", eff=0.40, base=5.5e-6, hop_scale=0.37),
-        Protocol("Simple", eff=0.78, base=20.0e-6, hop_scale=1.0),
+        Protocol("LL", eff=0.36, base=5.9e-6, hop_scale=0.35),
+        Protocol("Simple", eff=0.76, base=29.0e-6, hop_scale=0.75),
     ),
     nvls_eff=0.61,
-    nvls_base=25.0e-6,
+    nvls_base=45.0e-6,
     net_eff=0.92,
     direct_reductions=False,
     tree=True,
 )
 
+# No usable Neuron data to fit on (the nccom-test rows are old doc examples): NCCL's efficiencies and
+# bases are carried over, and a step costs exactly the catalog hop latency, because the Trn2 figure in
+# the catalog (N22, ~1-2 us per hop) is itself the per-step latency of the runtime's ring.
 NEURON = Library(
     name="neuron",
     protocols=(
-        Protocol("small", eff=0.40, base=5.5e-6, hop_scale=0.37),
-        Protocol("bulk", eff=0.78, base=20.0e-6, hop_scale=1.0),
+        Protocol("small", eff=0.36, base=5.9e-6, hop_scale=1.0),
+        Protocol("bulk", eff=0.76, base=29.0e-6, hop_scale=1.0),
     ),
     nvls_eff=0.0,
     nvls_base=0.0,
@@ -89,47 +93,52 @@ TOPO = Topo()
 LIBRARIES: dict[str, Library] = {"nccl": NCCL, "neuron": NEURON}
 
 # Provenance and explanation of every constant above (shown by `trnsim collective constants`).
+_FIT = (
+    "fitted on the gpu_collective dev rows the predictor supports: NCCL 2.29 all-reduce/all-gather/"
+    "reduce-scatter/all-to-all at 8 KiB-256 MiB on 4 and 8 H100/H200 (aiconfigurator), NCCL 2.27 16 GiB "
+    "Ring and NVLS all-reduce on 8 H200 (ml-engineering), 4-node p5en ring, nvbandwidth D2D"
+)
+
+# Provenance and explanation of every constant above (shown by `trnsim collective constants`).
 PROVENANCE: dict[str, tuple[str, str]] = {
     "nccl.LL.eff": (
-        "fitted on gpu_collective NCCL 2.29 rows of h100_sxm/h200_sxm at 2 MiB (aiconfigurator)",
-        "LL sends 4 B of payload with a 4 B flag per 8 B word: at most 0.5 of the link; fitted below that",
+        _FIT,
+        "LL sends 4 B of payload with a 4 B flag per 8 B word, so at most 0.5 of the link carries data; "
+        "the fit lands at 0.36 (flag polling by a few warps does not saturate NVLink)",
     ),
-    "nccl.LL.base": (
-        "fitted on gpu_collective NCCL 2.29 rows at 8 KiB (aiconfigurator)",
-        "kernel launch + first handshake of a collective call",
-    ),
+    "nccl.LL.base": (_FIT, "kernel launch + first handshake of a collective call (dominates at 8 KiB)"),
     "nccl.LL.hop_scale": (
-        "fitted on gpu_collective NCCL 2.29 rows at 8 KiB, 4 vs 8 ranks (aiconfigurator)",
-        "a ring step costs this many catalog hop latencies; LL overlaps the flag with the data, so < 1 means the catalog's "
-        "per-hop latency (2 us assumed for NVLink) is above what NCCL pays per step (~0.75 us)",
+        _FIT,
+        "a ring step costs this many catalog hop latencies. 0.35 x the catalog's 2 us (assumed) NVLink "
+        "latency = 0.7 us per step, what the 4- vs 8-rank small-message rows show: the catalog value is an "
+        "upper bound of an NVSwitch hop rather than NCCL's per-step cost",
     ),
     "nccl.Simple.eff": (
-        "fitted on gpu_collective NCCL rows at >= 32 MiB (aiconfigurator, ml-engineering Ring 16 GiB)",
-        "bulk copy through SM-driven FIFOs reaches ~3/4 of the NVLink line rate",
+        _FIT,
+        "bulk copies through SM-driven FIFOs reach ~3/4 of the NVLink line rate (nvbandwidth's copy "
+        "engines reach 0.88)",
     ),
-    "nccl.Simple.base": (
-        "fitted on gpu_collective NCCL 2.29 rows at 32-256 MiB (intercept of time vs size)",
-        "fixed cost of the bulk protocol: launch plus pipeline fill with large chunks",
-    ),
-    "nccl.Simple.hop_scale": (
-        "fitted on gpu_collective NCCL 2.29 rows at 32-256 MiB, 4 vs 8 ranks",
-        "per-step cost of the bulk protocol (chunk handshake through memory fences) in hop latencies",
-    ),
+    "nccl.Simple.base": (_FIT, "fixed cost of the bulk protocol: launch plus pipeline fill with large chunks"),
+    "nccl.Simple.hop_scale": (_FIT, "per-step cost of the bulk protocol (chunk handshake, fences) in hop latencies"),
     "nccl.nvls_eff": (
-        "fitted on gpu_collective NVLS all-reduce rows (ml-engineering 16 GiB, aiconfigurator 256 MiB)",
-        "NVLink SHARP multimem reduce+multicast reaches ~0.6 of the link on S in and S out",
+        "read off one row: NCCL 2.27 NVLS all-reduce of 16 GiB on 8 H200, busbw 482 GB/s -> algbw 276 GB/s "
+        "= 0.61 of 450 GB/s (ml-engineering); bandwidth only, no latency in it",
+        "NVLink SHARP: each GPU sends S into the switch and receives the reduced S (multimem ld_reduce + "
+        "multicast st); the switch reduction path runs at ~0.6 of the link",
     ),
     "nccl.nvls_base": (
-        "assumed",
-        "NVLS setup per call (multicast object sync); of the order NCCL's own tuner uses (~25 us)",
+        _FIT,
+        "NVLS setup per call (multicast object sync, memory fences): the 32 MiB all-reduce rows still prefer ring",
     ),
     "nccl.net_eff": (
         "assumed",
-        "perftest reaches ~97% of EFA line rate on one adapter; NCCL's proxy and plugin lose a few % more",
+        "perftest ib_write_bw reaches ~97% of an EFA adapter's line rate; NCCL's proxy thread and the "
+        "aws-ofi plugin lose a few % more. Checked (not fitted) against the 4-node p5en ring row",
     ),
     "neuron.*": (
-        "assumed (copied from the NCCL values)",
-        "the nccom-test rows are old doc examples of unknown instance and runtime; not fitted on them",
+        "assumed (NCCL's efficiencies and bases; hop_scale 1)",
+        "the nccom-test rows are old doc examples of unknown instance and runtime, so nothing is fitted on "
+        "them; the Trn2 hop latency in the catalog (N22) already is the runtime's per-step latency",
     ),
     "topo.switch2_cross_latency_factor": (
         "assumed",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from trnsim.errors import TrnsimError
+from trnsim.network.collectives import parse_size
 from trnsim.validate.registry import NotSupported, Prediction, register
 from trnsim.validate.rows import GroundTruthRow
 
@@ -53,26 +54,13 @@ def _load(name: str):
         raise NotSupported(f"catalog system {name!r} not available: {e}") from None
 
 
-_SIZE = re.compile(r"^\s*([0-9.]+)\s*([kmgt]?i?b?)?\s*$", re.I)
-_MULT = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12,
-         "ki": 2**10, "kib": 2**10, "mi": 2**20, "mib": 2**20, "gi": 2**30, "gib": 2**30, "ti": 2**40, "tib": 2**40}
-
-
-def parse_size(text: str) -> float:
-    """``'16GiB'`` -> 17179869184.0; ``'512MB'`` -> 5.12e8; ``'4096'`` -> 4096.0."""
-    m = _SIZE.match(str(text))
-    if not m or (m.group(2) or "").lower() not in _MULT:
-        raise ValueError(f"bad size {text!r}")
-    return float(m.group(1)) * _MULT[(m.group(2) or "").lower()]
-
-
 def _size(row: GroundTruthRow) -> float:
     for key in ("size_bytes", "size", "bytes"):
         v = row.cfg(key)
         if v:
             try:
                 return parse_size(v)
-            except ValueError:
+            except TrnsimError:
                 raise NotSupported(f"cannot read message size {v!r}") from None
     raise NotSupported("row has no message size (size_bytes/size)")
 
@@ -94,7 +82,7 @@ def _to_row_unit(row: GroundTruthRow, seconds: float, busbw: float, algbw: float
     raise NotSupported(f"metric {row.metric!r} not predicted")
 
 
-def _predict(row: GroundTruthRow, *, neuron: bool) -> Prediction:
+def _predict(row: GroundTruthRow, *, neuron: bool, library=None) -> Prediction:
     from trnsim.network import Group, Topology, collective_time, normalize_kind
 
     system = _load(resolve_system(f"{row.system} {row.accelerator} {row.model_or_kernel}"))
@@ -149,9 +137,9 @@ def _predict(row: GroundTruthRow, *, neuron: bool) -> Prediction:
     forced = {"nvls": "direct", "ring": "ring", "tree": "tree", "mesh": "direct", "rdh": "tree",
               "kangaring": "ring", "nvlstree": "hierarchical"}.get(algo or "")
     try:
-        r = collective_time(kind, size, group, topo, algorithm=forced)
+        r = collective_time(kind, size, group, topo, algorithm=forced, library=library)
     except TrnsimError:
-        r = collective_time(kind, size, group, topo)
+        r = collective_time(kind, size, group, topo, library=library)
         notes.append(f"algorithm {algo!r} does not apply in the model; chose the fastest")
     value = _to_row_unit(row, r.time, r.busbw, r.algbw)
     notes.append(f"{r.algorithm}/{r.protocol}, {r.time * 1e6:.1f} us, busbw {r.busbw / 1e9:.1f} GB/s")
