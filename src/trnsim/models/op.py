@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Iterable, Literal, Mapping
 
 OpKind = Literal[
     "gemm",         # shape: m, n, k (+ batch for batched GEMM)
@@ -32,6 +32,7 @@ class Op:
     shape: Mapping[str, int] = field(default_factory=dict)
     phase: str = ""  # "fwd", "bwd", "prefill", "decode"
     count: int = 1
+    layer: str = ""  # layer group the op belongs to ("embed", "dense", "moe", "dense.swa128", "head")
 
     @property
     def bytes(self) -> float:
@@ -41,3 +42,23 @@ class Op:
     def intensity(self) -> float:
         """FLOPs per byte moved."""
         return self.flops / self.bytes if self.bytes else float("inf")
+
+    @property
+    def total_flops(self) -> float:
+        """``count * flops``."""
+        return self.count * self.flops
+
+    @property
+    def total_bytes(self) -> float:
+        """``count * (bytes_read + bytes_written)``."""
+        return self.count * self.bytes
+
+
+def total_flops(ops: Iterable[Op]) -> float:
+    """Sum of ``count * flops`` over ``ops``."""
+    return sum(o.count * o.flops for o in ops)
+
+
+def total_bytes(ops: Iterable[Op]) -> float:
+    """Sum of ``count * (bytes_read + bytes_written)`` over ``ops``."""
+    return sum(o.count * o.bytes for o in ops)

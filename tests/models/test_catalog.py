@@ -1,0 +1,76 @@
+"""Catalog names, aliases and resolving benchmark-table names."""
+
+import csv
+from importlib import resources
+
+import pytest
+
+from trnsim.errors import TrnsimError, UnknownNameError
+from trnsim.models import list_models, load_model, resolve_model_name
+
+REQUIRED = ["llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "llama-3-70b", "llama-3.1-8b",
+            "llama-3.1-70b", "llama-3.1-405b", "llama-3.3-70b", "mistral-7b", "mixtral-8x7b", "qwen3-235b-a22b",
+            "deepseek-v3", "gpt-oss-120b", "gpt3-175b", "bert-large"]
+
+
+def test_required_models_shipped():
+    assert set(REQUIRED) <= set(list_models())
+
+
+@pytest.mark.parametrize("alias,name", [
+    ("Llama-3.1-405B", "llama-3.1-405b"), ("llama3.1-405b", "llama-3.1-405b"), ("LLAMA_3.1_405B", "llama-3.1-405b"),
+    ("meta-llama/Llama-3.1-405B-Instruct", "llama-3.1-405b"), ("Meta-Llama-3-8B", "llama-3-8b"),
+    ("Llama-2-70b-hf", "llama-2-70b"), ("Mixtral 8x7B", "mixtral-8x7b"), ("DeepSeek-V3", "deepseek-v3"),
+    ("GPT-3 175B", "gpt3-175b"), ("bert-large-uncased", "bert-large"), ("Qwen/Qwen3-235B-A22B", "qwen3-235b-a22b"),
+    ("openai/gpt-oss-120b", "gpt-oss-120b"),
+])
+def test_aliases(alias, name):
+    assert load_model(alias).name == name
+
+
+def test_unknown_name_suggests_closest():
+    with pytest.raises(UnknownNameError) as e:
+        load_model("llama-3.1-400b")
+    msg = str(e.value)
+    assert "unknown model 'llama-3.1-400b'" in msg and "llama-3.1-405b" in msg and "\n" not in msg
+    assert isinstance(e.value, TrnsimError)
+
+
+@pytest.mark.parametrize("text,name", [
+    ("Llama-3-8B", "llama-3-8b"), ("Llama 2 70B", "llama-2-70b"), ("GPT-3 175B", "gpt3-175b"),
+    ("Llama 2 70B (MLPerf llama2-70b-99)", "llama-2-70b"), ("Llama 3.1 405B pretrain (MLPerf)", "llama-3.1-405b"),
+    ("Llama 2 70B LoRA finetune (MLPerf)", "llama-2-70b"), ("GPT-3 175B (MLPerf gpt3)", "gpt3-175b"),
+    ("Mixtral 8x7B (MLPerf)", "mixtral-8x7b"), ("HuggingFace BERT-Large Ph1 pre-training", "bert-large"),
+    ("Llama2-7B pre-training", "llama-2-7b"), ("Llama-3.1-8B pre-training", "llama-3.1-8b"),
+    ("GPT3-175B pre-training", "gpt3-175b"), ("Llama-3.3-70B-Instruct", "llama-3.3-70b"),
+    ("CodeLlama-13b-hf", "codellama-13b"), ("google/electra-base-discriminator", "electra-base-discriminator"),
+    ("bert-base-uncased", "bert-base"), ("distilbert-base-uncased", "distilbert-base"), ("roberta-base", "roberta-base"),
+])
+def test_resolve_benchmark_names(text, name):
+    assert resolve_model_name(text) == name
+
+
+@pytest.mark.parametrize("text", ["GPT3-23B pre-training", "GPT 7.1B", "GPT-3 177B (strong scaling)",
+                                  "albert-base-v2", "NCCL all_reduce", "", "HuggingFace ViT-Base fine-tuning"])
+def test_resolve_unknown_is_none(text):
+    assert resolve_model_name(text) is None
+
+
+def test_dev_csv_llm_rows_resolve():
+    """Every LLM-serving / MLPerf / Neuron-inference row of the dev CSV names a model we ship."""
+    path = resources.files("trnsim.data") / "validation" / "ground_truth_dev.csv"
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    cats = {"llm_serving_throughput", "mlperf_inference", "mlperf_training", "aws_neuron_inference"}
+    unresolved = {r["model_or_kernel"] for r in rows if r["category"] in cats and resolve_model_name(r["model_or_kernel"]) is None}
+    # Llama-4 Maverick and ALBERT (shared layers, factorized embedding) are not modelled yet
+    assert unresolved <= {"Llama-4-Maverick-17B-128E", "albert-base-v2"}, unresolved
+
+
+def test_catalog_files_carry_sources():
+    from trnsim.models import catalog_entry
+
+    for n in list_models():
+        e = catalog_entry(n)
+        assert e.source, n
+        assert load_model(n).display_name == e.display_name
