@@ -229,6 +229,8 @@ Cand = tuple[str, str, float, float]  # (algorithm, protocol, alpha, beta)
 
 def _candidates(kind: str, S: float, n: int, g: int, m: int, topo: Topology, lib: Library) -> list[Cand]:
     if kind == "send-recv":
+        if n != 2:
+            raise TrnsimError(f"send-recv is between 2 chips, got a group of {n}", "use --group 2 (or Group(2, ...))")
         return _send_recv(S, g, m, topo, lib)
     out: list[Cand] = []
     if kind in ("all-reduce", "all-gather", "reduce-scatter", "broadcast", "reduce"):
@@ -349,11 +351,7 @@ def _alltoall(S: float, n: int, g: int, m: int, topo: Topology, lib: Library) ->
 
 def _hierarchical(kind: str, S: float, n: int, g: int, m: int, topo: Topology, lib: Library) -> list[Cand]:
     """Intra-domain phase, inter-domain phase on each chip's own NIC, intra-domain phase."""
-    intra = replace(topo, chips=g, domain_size=g, out_bw=0.0, name=topo.name + "/domain", sources=())
-    net = replace(
-        topo, chips=m, domain_size=1, up_kind="none", up_bw=topo.out_bw, up_lat=topo.out_lat, up_dims=(),
-        in_network_reduction=False, name=topo.name + "/net", sources=(),
-    )
+    intra, net = _levels(topo, g, m)
 
     bases = {p.name: p.base for p in lib.protocols}
     bases["NVLS"] = lib.nvls_base
@@ -386,6 +384,18 @@ def _hierarchical(kind: str, S: float, n: int, g: int, m: int, topo: Topology, l
     # one launch: later phases do not pay the call's base cost again
     alpha -= sum(min(p[2], p[0]) for p in phases[1:])
     return [("hierarchical", "mixed", alpha, beta)]
+
+
+@lru_cache(maxsize=4096)
+def _levels(topo: Topology, g: int, m: int) -> tuple[Topology, Topology]:
+    """The two levels of a hierarchical collective: one domain of g chips, and m single-chip stops on
+    the scale-out network."""
+    intra = replace(topo, chips=g, domain_size=g, out_bw=0.0, name=topo.name + "/domain", sources=())
+    net = replace(
+        topo, chips=m, domain_size=1, up_kind="none", up_bw=topo.out_bw, up_lat=topo.out_lat, up_dims=(),
+        in_network_reduction=False, name=topo.name + "/net", sources=(),
+    )
+    return intra, net
 
 
 def _send_recv(S: float, g: int, m: int, topo: Topology, lib: Library) -> list[Cand]:

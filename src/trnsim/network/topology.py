@@ -135,10 +135,9 @@ def _build(system: "SystemSpec", n: int) -> Topology:
     chip = system.chip_spec
     vendor = chip.vendor if chip is not None else system.vendor
     library = "neuron" if vendor == "aws" else "nccl"
+    # a cluster smaller than one domain keeps the full torus dims: its chips use only the links of
+    # the dimensions they span (see up_fraction), the others lead to chips outside the cluster
     dims = tuple(su.dims)
-    if domain < su.domain_size and su.topology in ("torus2d", "torus3d") and dims:
-        # a partial torus: keep the leading full dimensions that fit
-        dims = _sub_dims(dims, domain)
     return Topology(
         name=system.name if n == system.num_chips else f"{n}x{system.name}-chips",
         chips=n,
@@ -158,18 +157,6 @@ def _build(system: "SystemSpec", n: int) -> Topology:
         system=system.name,
         sources=tuple(src),
     )
-
-
-def _sub_dims(dims: tuple[int, ...], n: int) -> tuple[int, ...]:
-    out: list[int] = []
-    left = n
-    for d in dims:
-        if left <= 1:
-            break
-        take = min(d, left)
-        out.append(take)
-        left = -(-left // take)
-    return tuple(out) or (n,)
 
 
 def _torus_active_dims(dims: tuple[int, ...], g: int) -> int:

@@ -16,18 +16,21 @@ from trnsim.validate.registry import NotSupported, Prediction, register
 from trnsim.validate.rows import GroundTruthRow
 
 # (pattern over "system accelerator" text, catalog system) — first match wins; order matters.
+# Names are bounded by non-alphanumerics (so "b200_sxm" matches b200 but "gb200" does not).
+_B = r"(?<![a-z0-9])"
+_E = r"(?![a-z0-9])"
 _SYSTEM_PATTERNS: tuple[tuple[str, str | None], ...] = (
-    (r"\bh800\b", None),  # no H800 system in the catalog (NVLink 400 GB/s export part)
-    (r"gb300|nvl72.*b300|b300.*nvl72", "gb300-nvl72"),
-    (r"gb200|nvl72", "gb200-nvl72"),
-    (r"\bb300\b|dgx[- ]?b300", "dgx-b300"),
-    (r"\bb200\b|p6-b200", "p6-b200.48xlarge"),
-    (r"p5en|h200", "p5en.48xlarge"),
-    (r"p5\.48|h100", "p5.48xlarge"),
-    (r"p4d|a100", "p4d.24xlarge"),
+    (rf"{_B}h800{_E}|{_B}h20{_E}", None),  # no H800/H20 system in the catalog (export parts, other NVLink)
+    (rf"{_B}gb300|nvl72.*{_B}b300|{_B}b300.*nvl72", "gb300-nvl72"),
+    (rf"{_B}gb200|nvl72|p6e", "gb200-nvl72"),
+    (rf"{_B}b300{_E}|dgx[- _]?b300", "dgx-b300"),
+    (rf"{_B}b200{_E}|p6-b200", "p6-b200.48xlarge"),
+    (rf"p5en|p5e\.|{_B}h200", "p5en.48xlarge"),
+    (rf"{_B}p5\.48|{_B}h100", "p5.48xlarge"),
+    (rf"{_B}p4de?\.|{_B}a100", "p4d.24xlarge"),
     (r"trn3.*gen ?2|trainium3.*gen ?2", "trn3-ultraserver-gen2"),
     (r"trn3|trainium3", "trn3-ultraserver-gen1"),
-    (r"trn2.*ultraserver|trn2u", "trn2-ultraserver"),
+    (r"trn2.*ultraserver|trn2-ultra|ultraserver.*trn2", "trn2-ultraserver"),
     (r"trn2|trainium2|kangaring", "trn2.48xlarge"),
     (r"trn1|trainium1|trainium \(gen not stated\)", "trn1.32xlarge"),
     (r"inf2|inferentia2", "inf2.48xlarge"),
@@ -55,7 +58,7 @@ def _load(name: str):
 
 
 def _size(row: GroundTruthRow) -> float:
-    for key in ("size_bytes", "size", "bytes"):
+    for key in ("size_bytes", "size", "bytes", "nbytes", "message_size", "msg_size"):
         v = row.cfg(key)
         if v:
             try:
@@ -88,12 +91,15 @@ def _predict(row: GroundTruthRow, *, neuron: bool, library=None) -> Prediction:
     system = _load(resolve_system(f"{row.system} {row.accelerator} {row.model_or_kernel}"))
     what = row.model_or_kernel.lower()
     op = row.cfg("op")
+    both = 1.0  # bidirectional bandwidth rows count both directions
     notes: list[str] = [f"system {system.name}"]
     if op is None:
         if "nvbandwidth" in what and "device_to_device" in what:
             op = "send-recv"
             size = 512 * 2**20  # nvbandwidth's default buffer
             notes.append("nvbandwidth D2D copy as a 512 MiB send/recv")
+            if "bidir" in (row.cfg("direction") or "").lower():
+                both = 2.0
         elif "deepep" in what:
             raise NotSupported("DeepEP dispatch/combine is a custom MoE kernel, not a library collective")
         elif "host_to_device" in what or "h2d" in what:
@@ -141,9 +147,9 @@ def _predict(row: GroundTruthRow, *, neuron: bool, library=None) -> Prediction:
     except TrnsimError:
         r = collective_time(kind, size, group, topo, library=library)
         notes.append(f"algorithm {algo!r} does not apply in the model; chose the fastest")
-    value = _to_row_unit(row, r.time, r.busbw, r.algbw)
+    value = _to_row_unit(row, r.time, r.busbw * both, r.algbw * both)
     notes.append(f"{r.algorithm}/{r.protocol}, {r.time * 1e6:.1f} us, busbw {r.busbw / 1e9:.1f} GB/s")
-    return Prediction(value=value, method=f"alpha-beta {r.algorithm}/{r.protocol}", note="; ".join(notes))
+    return Prediction(value=value, method=f"alpha-beta {r.algorithm}", note="; ".join(notes))
 
 
 @register("gpu_collective", name="alpha-beta-collectives", rank=10)
