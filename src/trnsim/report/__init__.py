@@ -1,0 +1,1 @@
+"""Reports: the system comparison (tables, plots, HTML) and the launch-claims check."""
