@@ -1,0 +1,404 @@
+"""Regenerate ``data/trainium_efficiency.toml``: utilisation tables of canonical tiled kernels per chip.
+
+    python -m trnsim.ops.calibrate_trainium                    # print a summary
+    python -m trnsim.ops.calibrate_trainium --write            # rewrite the table
+    python -m trnsim.ops.calibrate_trainium --method neuroncore --write   # from the timing model
+
+For every Trainium/Inferentia chip of the catalog and each op family it times a canonical kernel on a
+grid of shapes and stores ``u = t_sol / t_kernel`` (``t_sol = max(F/peak, bytes/hbm_bw)``):
+
+* GEMM ``m x n x k`` per dtype the chip has a peak for (bf16, fp8, fp32, mxfp8 on NC-v4),
+* FlashAttention forward (GQA, head_dim 128; causal when ``q_len > 1``) on a (q_len, kv_len) grid,
+* streaming (elementwise/norm) kernels by bytes moved.
+
+Methods:
+
+``analytic`` (default today)
+    A tile model of the kernels on one NeuronCore, from the published NeuronCore costs in the catalog:
+    TensorE matmul ``max(min(64, N_stationary), N_moving)`` cycles per instruction (x4 for fp32, K tile
+    x2 for fp8 double_row, x4 for MX), PE transposes ``max(P, min(64, F))``, ScalarE/VectorE
+    ``max(MIN_II, N)`` per instruction, DMA at the effective per-engine rate x strided efficiency,
+    HBM shared by the cores, the DMA fixed cost at the start and the end. Engines overlap; the
+    busiest one sets the time. Two factors are ASSUMED (not published): ``OVERLAP`` (fraction of
+    the binding engine's time achieved after dependencies and semaphores) and ``DRAM_EFF``
+    (sustained fraction of HBM peak). Provenance: ``assumed``.
+
+``neuroncore``
+    Builds the canonical NKI kernels with ``trnsim.nki`` and times them with the NeuronCore timing
+    model (``trnsim.nki.run_kernel(..., timing_only=True)``), one core's share of the work, scaled to
+    the chip. Provenance: ``neuroncore``. Requires trnsim.neuroncore and trnsim.nki.run_kernel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from trnsim.hardware.specs import ChipSpec, NeuronCoreSpec
+
+OVERLAP = 0.90   # assumed: achieved fraction of the binding engine's throughput in a pipelined kernel
+DRAM_EFF = 0.90  # assumed: sustained fraction of HBM peak bandwidth for large streaming transfers
+
+GEMM_M = [1, 8, 32, 128, 512, 2048, 8192, 32768]
+GEMM_N = [128, 512, 2048, 8192, 32768]
+GEMM_K = [128, 512, 2048, 8192, 32768]
+ATTN_Q = [1, 16, 128, 512, 2048, 8192, 32768]
+ATTN_KV = [128, 512, 2048, 8192, 32768, 131072]
+STREAM_BYTES = [4096, 65536, 1 << 20, 16 << 20, 256 << 20, 4 << 30]
+ATTN_CANON = {"q_heads": 32, "kv_heads": 8, "head_dim": 128}   # per-chip batch chosen to fill the cores
+
+_BYTES = {"bf16": 2.0, "fp16": 2.0, "tf32": 4.0, "fp32": 4.0, "fp8": 1.0, "mxfp8": 8.25 / 8, "mxfp4": 4.25 / 8}
+
+
+# ----------------------------------------------------------------------------- analytic tile model
+@dataclass(frozen=True)
+class CoreModel:
+    chip: ChipSpec
+    core: NeuronCoreSpec
+
+    @property
+    def cores(self) -> int:
+        return self.chip.cores
+
+    @property
+    def f_tensor(self) -> float:
+        return self.core.engines["tensor"].clock.si
+
+    @property
+    def f_vector(self) -> float:
+        return self.core.engines["vector"].clock.si
+
+    @property
+    def f_scalar(self) -> float:
+        return self.core.engines["scalar"].clock.si
+
+    def cost(self, key: str, default: float) -> float:
+        return self.core.costs[key].si if key in self.core.costs else default
+
+    def ratio(self, key: str, default: float) -> float:
+        return self.core.ratios[key].si if key in self.core.ratios else default
+
+    @property
+    def min_ii(self) -> float:
+        return self.cost("min_ii", 64)
+
+    @property
+    def dma_bw_core(self) -> float:
+        """Tile transfers (rows of a larger matrix): effective per-engine rate x strided efficiency."""
+        return self.dma_bw_contiguous * self.ratio("dma_strided_efficiency", 1.0)
+
+    @property
+    def dma_bw_contiguous(self) -> float:
+        d = self.core.dma
+        return d.engines * d.engine_bandwidth_effective.si
+
+    @property
+    def hbm_bw(self) -> float:
+        return self.chip.hbm_bandwidth.si * DRAM_EFF
+
+    @property
+    def fixed_s(self) -> float:
+        """First load in and last store out each pay the DMA fixed cost."""
+        return 2 * self.core.dma.fixed_cost.si
+
+    @property
+    def sbuf(self) -> float:
+        return self.core.sbuf.total_bytes
+
+
+def _chunks(total: int, size: int) -> list[tuple[int, int]]:
+    """[(chunk size, how many)] covering ``total`` with chunks of ``size``."""
+    full, rem = divmod(total, size)
+    out = [(size, full)] if full else []
+    if rem:
+        out.append((rem, 1))
+    return out
+
+
+def _matmul_cycles(stat: int, mov: int, k: int, rate: float, pmax: int, fmax: int, smax: int) -> float:
+    """TensorE cycles of ``(stat x k)^T @ (k x mov)``: instructions of K-tile x stationary x moving chunks."""
+    ktile = pmax * (rate if rate >= 1 else 1)
+    nk = math.ceil(k / ktile)
+    slow = 1 / rate if rate < 1 else 1
+    cyc = 0.0
+    for s, ns in _chunks(stat, smax):
+        for mv, nm in _chunks(mov, fmax):
+            cyc += ns * nm * max(min(64, s), mv)
+    return cyc * nk * slow
+
+
+def _splits(c: int) -> list[tuple[int, int]]:
+    return [(a, c // a) for a in range(1, c + 1) if c % a == 0]
+
+
+def gemm_time_analytic(cm: CoreModel, m: int, n: int, k: int, dtype: str) -> float:
+    """Seconds for an ``m x n x k`` GEMM on the chip, output bf16 (fp32 for fp32 inputs)."""
+    core = cm.core
+    rate = core.tensor.dtype_rate.get(dtype, 1.0)
+    b = _BYTES.get(dtype, 2.0)
+    ob = 4.0 if dtype == "fp32" else 2.0
+    pmax, fmax, smax = core.tensor.rows, core.tensor.moving_fmax, core.tensor.stationary_fmax
+    best = math.inf
+    for cmn, cnn in _splits(cm.cores):
+        mc, nc = math.ceil(m / cmn), math.ceil(n / cnn)
+        if (cmn > 1 and mc * (cmn - 1) >= m) or (cnn > 1 and nc * (cnn - 1) >= n):
+            continue  # some cores would get no rows/columns
+        busy = cmn * cnn
+        # TensorE: either operand may be stationary
+        cyc = min(_matmul_cycles(mc, nc, k, rate, pmax, fmax, smax), _matmul_cycles(nc, mc, k, rate, pmax, fmax, smax))
+        t_tensor = cyc / cm.f_tensor
+        # PSUM -> SBUF evacuation on Vector + Scalar: one instruction per [<=128 x <=512] output tile
+        tiles = 0.0
+        for s, ns in _chunks(min(mc, nc), 128):
+            for f, nf in _chunks(max(mc, nc), 512):
+                tiles += ns * nf * max(cm.min_ii, f)
+        t_evac = tiles / (cm.f_vector + cm.f_scalar)
+        # DMA: operands once when one of them fits in half the SBUF, else output-stationary blocking
+        # (T x T fp32 accumulators in half the SBUF): A is re-read per column block, B per row block
+        a_b, b_b, c_b = mc * k * b, k * nc * b, mc * nc * ob
+        half = cm.sbuf / 2
+        T = max(128, int(math.sqrt(half / 4)))
+        traffic = a_b * math.ceil(nc / min(T, nc)) + b_b * math.ceil(mc / min(T, mc)) + c_b
+        if min(a_b, b_b) <= half:
+            traffic = min(traffic, a_b + b_b + c_b)
+        t_dma = traffic / cm.dma_bw_core
+        t_hbm = traffic * busy / cm.hbm_bw
+        t = max(t_tensor, t_evac, t_dma, t_hbm) / OVERLAP + cm.fixed_s
+        best = min(best, t)
+    return best
+
+
+def attention_time_analytic(cm: CoreModel, batch: int, q_len: int, kv_len: int, q_heads: int, kv_heads: int,
+                            d: int, dtype: str = "bf16") -> float:
+    """Seconds for a FlashAttention forward (causal when q_len > 1) with GQA heads stacked per KV head."""
+    group = q_heads // kv_heads
+    units = batch * kv_heads
+    b = _BYTES.get(dtype, 2.0)
+    rows = q_len * group
+    per_core_units = math.ceil(units / cm.cores)
+    row_split = 1
+    if units < cm.cores:  # spread the rows of a unit over the idle cores
+        row_split = min(cm.cores // units, max(1, math.ceil(rows / 128)))
+        per_core_units = 1
+    causal = q_len > 1
+    tensor = scalar = vector = 0.0
+    n_qt = math.ceil(rows / 128)
+    for i in range(n_qt):
+        r = min(128, rows - 128 * i)
+        last_pos = (kv_len - q_len) + math.ceil((128 * i + r) / group)
+        vis = min(kv_len, last_pos) if causal else kv_len
+        for kvb, nb in _chunks(vis, 512):
+            nkc = math.ceil(kvb / 128)
+            qk = math.ceil(d / 128) * max(min(64, r), kvb)
+            tr = nkc * max(r, 64)
+            pv = nkc * max(min(64, r), d)
+            tensor += nb * (qk + tr + pv)
+            scalar += nb * max(cm.min_ii, kvb)
+            vector += nb * (max(cm.min_ii, kvb / 2) + max(cm.min_ii, d) + cm.min_ii)
+    share = per_core_units / row_split
+    t_tensor = share * tensor / cm.f_tensor
+    t_scalar = share * scalar / cm.f_scalar
+    t_vector = share * vector / cm.f_vector
+    traffic = per_core_units * (kv_len * 2 * d * b + rows / row_split * 2 * d * b)
+    t_dma = traffic / cm.dma_bw_core
+    t_hbm = traffic * min(cm.cores, units * row_split) / cm.hbm_bw
+    return max(t_tensor, t_scalar, t_vector, t_dma, t_hbm) / OVERLAP + cm.fixed_s
+
+
+def stream_time_analytic(cm: CoreModel, nbytes: float) -> float:
+    """Seconds for an elementwise/norm kernel moving ``nbytes`` (in + out) split over all cores."""
+    t_dma = nbytes / cm.cores / cm.dma_bw_contiguous  # each partition streams a contiguous chunk
+    t_hbm = nbytes / cm.hbm_bw
+    return max(t_dma, t_hbm) / OVERLAP + cm.fixed_s
+
+
+# ----------------------------------------------------------------------------- tables
+def _sol(chip: ChipSpec, flops: float, nbytes: float, dtype: str) -> float:
+    return max(flops / chip.flops(dtype), nbytes / chip.hbm_bandwidth.si)
+
+
+def gemm_dtypes(chip: ChipSpec) -> list[str]:
+    return [d for d in ("bf16", "fp8", "mxfp8", "fp32") if d in chip.peak_flops]
+
+
+def build_tables(chip: ChipSpec, gemm_t: Callable, attn_t: Callable, stream_t: Callable) -> dict:
+    tables: dict = {"gemm": {}, "attention": {}, "stream": {}}
+    for dt in gemm_dtypes(chip):
+        b = _BYTES[dt]
+        ob = 4.0 if dt == "fp32" else 2.0
+        util = []
+        for m in GEMM_M:
+            plane = []
+            for n in GEMM_N:
+                row = []
+                for k in GEMM_K:
+                    t = gemm_t(m, n, k, dt)
+                    sol = _sol(chip, 2.0 * m * n * k, (m * k + k * n) * b + m * n * ob, dt)
+                    row.append(min(1.0, sol / t))
+                plane.append(row)
+            util.append(plane)
+        tables["gemm"][dt] = {"m": GEMM_M, "n": GEMM_N, "k": GEMM_K, "util": util}
+    hq, hk, d = ATTN_CANON["q_heads"], ATTN_CANON["kv_heads"], ATTN_CANON["head_dim"]
+    util = []
+    for q in ATTN_Q:
+        row = []
+        for kv in ATTN_KV:
+            kvx = max(kv, q)
+            batch = max(1, math.ceil(chip.cores / hk))
+            t = attn_t(batch, q, kvx, hq, hk, d, "bf16")
+            from trnsim.ops.shapes import attention_work
+            f, byts, _ = attention_work({"batch": batch, "q_len": q, "kv_len": kvx, "q_heads": hq, "kv_heads": hk,
+                                         "head_dim": d, "causal": int(q > 1)}, "bf16")
+            row.append(min(1.0, _sol(chip, f, byts, "bf16") / t))
+        util.append(row)
+    tables["attention"]["bf16"] = {"q_len": ATTN_Q, "kv_len": ATTN_KV, "util": util}
+    tables["stream"] = {"bytes": STREAM_BYTES,
+                        "util": [min(1.0, (nb / chip.hbm_bandwidth.si) / stream_t(nb)) for nb in STREAM_BYTES]}
+    return tables
+
+
+def analytic_tables(chip: ChipSpec) -> dict:
+    cm = CoreModel(chip, chip.core_spec)  # type: ignore[arg-type]
+    return build_tables(chip, lambda m, n, k, dt: gemm_time_analytic(cm, m, n, k, dt),
+                        lambda *a: attention_time_analytic(cm, *a),
+                        lambda nb: stream_time_analytic(cm, nb))
+
+
+def reference_chip(chip: ChipSpec) -> ChipSpec | None:
+    """For a projected chip: the shipping chip with the same NeuronCore (its tables are reused)."""
+    if chip.status != "projected":
+        return None
+    same = [c for c in aws_chips() if c.core == chip.core and c.status == "shipping"]
+    return same[-1] if same else None
+
+
+def neuroncore_available() -> tuple[bool, str]:
+    try:
+        import trnsim.neuroncore as nc  # noqa: F401
+        import trnsim.nki as nki
+    except Exception as e:  # pragma: no cover - depends on the tree
+        return False, f"trnsim.neuroncore/trnsim.nki not importable ({e})"
+    if not hasattr(nki, "run_kernel") or not hasattr(nc, "simulate"):
+        return False, "trnsim.nki.run_kernel or trnsim.neuroncore.simulate missing"
+    return True, ""
+
+
+def neuroncore_tables(chip: ChipSpec) -> dict:
+    from trnsim.ops import nc_kernels
+
+    return build_tables(chip, lambda m, n, k, dt: nc_kernels.gemm_time(chip, m, n, k, dt),
+                        lambda *a: nc_kernels.attention_time(chip, *a),
+                        lambda nb: nc_kernels.stream_time(chip, nb))
+
+
+def aws_chips() -> list[ChipSpec]:
+    from trnsim.hardware import catalog
+
+    cat = catalog()
+    return [cat.chip(n) for n in cat.names("chip") if cat.chip(n).family in ("trainium", "inferentia")
+            and cat.chip(n).core_spec is not None]
+
+
+# ----------------------------------------------------------------------------- TOML
+def _arr(v) -> str:
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_arr(x) for x in v) + "]"
+    if isinstance(v, float):
+        return f"{v:.4f}" if v < 1e6 else f"{v:.6g}"
+    return str(v)
+
+
+def to_toml(per_chip: dict[str, dict], method: str, command: str) -> str:
+    prov = "assumed" if method == "analytic" else "neuroncore"
+    lines = [
+        "# Trainium/Inferentia operator utilisation tables for trnsim.ops.trainium.",
+        f"# GENERATED by `{command}` -- do not edit by hand; rerun the command instead.",
+        "# util = t_sol / t_kernel of a canonical tiled kernel; t_sol = max(F / peak(dtype), bytes / hbm_bw).",
+        "# op_time = t_sol(op) / util(shape) + dispatch_s, util interpolated in log-shape, clamped at the edges.",
+        "",
+        "[meta]",
+        f'command = "{command}"',
+        f'method = "{method}"',
+        f'provenance = "{prov}"',
+        f'generated = "{_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}"',
+    ]
+    if method == "analytic":
+        lines += [
+            f"assumed_overlap = {OVERLAP}  # fraction of the binding engine's throughput achieved (assumed)",
+            f"assumed_dram_eff = {DRAM_EFF}  # sustained fraction of HBM peak (assumed)",
+            'note = "analytic tile model from the published NeuronCore costs in the catalog; switch to --method neuroncore once trnsim.neuroncore + trnsim.nki.run_kernel are in"',
+        ]
+    for name, t in per_chip.items():
+        lines += ["", f"[chip.{name}]", f'method = "{method}"', f'provenance = "{prov}"',
+                  *([f'notes = ["{t["note"]}"]'] if t.get("note") else []),
+                  "dispatch_s = 0.0",
+                  'dispatch_note = "assumed: ops run inside one compiled NEFF, no per-op launch; graph launch belongs to the workload"']
+        for dt, g in t["gemm"].items():
+            lines += ["", f"[chip.{name}.gemm.{dt}]", f"m = {_arr(g['m'])}", f"n = {_arr(g['n'])}", f"k = {_arr(g['k'])}",
+                      "util = ["]
+            for plane in g["util"]:
+                lines.append("  " + _arr(plane) + ",")
+            lines.append("]")
+        for dt, g in t["attention"].items():
+            lines += ["", f"[chip.{name}.attention.{dt}]", f"q_len = {_arr(g['q_len'])}", f"kv_len = {_arr(g['kv_len'])}",
+                      f"canonical = \"GQA q_heads={ATTN_CANON['q_heads']} kv_heads={ATTN_CANON['kv_heads']} head_dim={ATTN_CANON['head_dim']}, causal when q_len > 1\"",
+                      "util = ["]
+            for row in g["util"]:
+                lines.append("  " + _arr(row) + ",")
+            lines.append("]")
+        s = t["stream"]
+        lines += ["", f"[chip.{name}.stream]", f"bytes = {_arr([float(x) for x in s['bytes']])}", f"util = {_arr(s['util'])}"]
+    return "\n".join(lines) + "\n"
+
+
+def data_path() -> Path:
+    return Path(__file__).resolve().parent / "data" / "trainium_efficiency.toml"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m trnsim.ops.calibrate_trainium", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--method", choices=("analytic", "neuroncore"), default="analytic")
+    ap.add_argument("--write", action="store_true", help="rewrite src/trnsim/ops/data/trainium_efficiency.toml")
+    ap.add_argument("--out", help="write the TOML here instead")
+    ap.add_argument("--chip", action="append", help="only these chips (default: all Trainium/Inferentia chips)")
+    a = ap.parse_args(argv)
+    if a.method == "neuroncore":
+        ok, why = neuroncore_available()
+        if not ok:
+            print(f"error: --method neuroncore needs the NeuronCore timing model: {why}", file=sys.stderr)
+            return 2
+    chips = [c for c in aws_chips() if not a.chip or c.name in a.chip or any(x in c.aliases for x in a.chip)]
+    per_chip = {}
+    for chip in chips:
+        ref = reference_chip(chip)
+        if ref is not None:
+            # a projected chip on a placeholder NeuronCore: its core model cannot reach the projected peaks,
+            # so the utilisation of the shipping chip with that core is applied to the projected roofline
+            t = analytic_tables(ref) if a.method == "analytic" else neuroncore_tables(ref)
+            t["note"] = (f"projected chip on placeholder core {chip.core}: utilisation of {ref.name} "
+                         f"applied to {chip.name}'s projected peaks and bandwidth (assumed)")
+        else:
+            t = analytic_tables(chip) if a.method == "analytic" else neuroncore_tables(chip)
+        per_chip[chip.name] = t
+        g = t["gemm"]["bf16"]["util"]
+        print(f"{chip.name:12s} gemm bf16 util: 8192^3 {g[GEMM_M.index(8192)][GEMM_N.index(8192)][GEMM_K.index(8192)]:.3f}"
+              f"  m=1 n=k=8192 {g[0][GEMM_N.index(8192)][GEMM_K.index(8192)]:.3f}"
+              f"  2048x2048x512 {g[GEMM_M.index(2048)][GEMM_N.index(2048)][GEMM_K.index(512)]:.3f}"
+              f" | attention prefill 8192 {t['attention']['bf16']['util'][ATTN_Q.index(8192)][ATTN_KV.index(8192)]:.3f}"
+              f" decode kv 8192 {t['attention']['bf16']['util'][0][ATTN_KV.index(8192)]:.3f}"
+              f" | stream 256MiB {t['stream']['util'][4]:.3f}")
+    if a.write or a.out:
+        cmd = "python -m trnsim.ops.calibrate_trainium" + (" --method neuroncore" if a.method == "neuroncore" else "") + " --write"
+        target = Path(a.out) if a.out else data_path()
+        target.write_text(to_toml(per_chip, a.method, cmd), encoding="utf-8")
+        print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
