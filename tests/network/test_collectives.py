@@ -194,3 +194,26 @@ def test_topology_and_results_are_plain_and_fast():
     assert time.perf_counter() - t0 < 2.0  # ~30 us per uncached call on a laptop
     r = collective_time("all-reduce", 1000.0, 64, topo)
     assert isinstance(r.time, float) and isinstance(r.busbw, float)
+
+
+def test_alltoall_on_a_torus_pays_for_multi_hop_traffic():
+    common = dict(chips=16, domain_size=16, up_bw=100e9, up_lat=1e-6, chips_per_node=16, library="neuron")
+    torus = Topology(name="torus", up_kind="torus2d", up_dims=(4, 4), **common)
+    switch = Topology(name="switch", up_kind="switch", **common)
+    a = t("all-to-all", 1e9, 16, torus)
+    b = t("all-to-all", 1e9, 16, switch)
+    assert a.beta / b.beta == pytest.approx(2 * 16 / 15)  # mean hop count of a 4x4 torus
+
+
+def test_two_level_switch_costs_latency_across_groups():
+    common = dict(chips=16, domain_size=16, up_bw=100e9, up_lat=1e-6, chips_per_node=4, library="neuron")
+    flat = Topology(name="flat", up_kind="switch", **common)
+    two = Topology(name="two", up_kind="switch2", up_group=4, **common)
+    assert t("all-gather", 64, 16, two, "ring").alpha > t("all-gather", 64, 16, flat, "ring").alpha
+    assert t("all-gather", 64, 4, two, "ring").alpha == pytest.approx(t("all-gather", 64, 4, flat, "ring").alpha)
+    assert t("all-gather", 1e9, 16, two, "ring").beta == pytest.approx(t("all-gather", 1e9, 16, flat, "ring").beta)
+
+
+def test_topology_may_be_a_system_name():
+    assert collective_time("all-reduce", 1e6, 8, "p5.48xlarge").time == collective_time(
+        "all-reduce", 1e6, 8, Topology.from_system("p5.48xlarge")).time

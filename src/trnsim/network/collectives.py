@@ -6,7 +6,8 @@ the nccl-tests convention: ``nbytes`` is the all-reduce/broadcast buffer, the *t
 buffer, and the message of a send/recv. Bus bandwidth is nccl-tests' ``busbw``.
 
 Every candidate is ``alpha + beta`` with
-``alpha = base + steps * hop_latency * hop_scale`` and ``beta = bytes_on_busiest_link / (bw * eff)``;
+``alpha = base + steps * hop_latency * hop_scale`` (scale-up hops; a scale-out hop costs its measured
+one-way latency unscaled) and ``beta = bytes_on_busiest_link / (bw * eff)``;
 the hardware numbers come from the :class:`~trnsim.network.topology.Topology` (catalog), the library
 constants from :mod:`trnsim.network.constants`. The fastest candidate wins, as NCCL's tuner and the
 Neuron runtime do; small messages pick the low-latency protocol, large ones the bulk protocol.
@@ -157,14 +158,16 @@ def collective_time(
     kind: str,
     nbytes: float,
     group: "int | Group",
-    topology: Topology,
+    topology: "Topology | str",
     *,
     algorithm: str | None = None,
     library: Library | None = None,
 ) -> CollectiveTime:
     """Time of collective ``kind`` on ``nbytes`` over ``group`` (an int = consecutive ranks, or a
-    :class:`Group`) on ``topology``. ``algorithm`` forces one of ring/tree/direct/hierarchical;
+    :class:`Group`) on ``topology`` (a Topology, or a system name/spec). ``algorithm`` forces one of ring/tree/direct/hierarchical;
     ``library`` overrides the topology's library constants (tests, what-ifs)."""
+    if not isinstance(topology, Topology):
+        topology = Topology.from_system(topology)
     k = kind if kind in KINDS else normalize_kind(kind)
     grp = group if isinstance(group, Group) else Group(int(group))
     if nbytes < 0 or not math.isfinite(nbytes):
@@ -288,7 +291,7 @@ def _ring(kind: str, S: float, n: int, g: int, m: int, topo: Topology, lib: Libr
     out = []
     for p in lib.protocols:
         bw = _link_bw(topo, g, m, p.eff, lib)
-        hop = ((1.0 - inter) * hop_up + inter * topo.out_lat) * p.hop_scale
+        hop = (1.0 - inter) * hop_up * p.hop_scale + inter * topo.out_lat
         out.append(("ring", p.name, p.base + steps * hop, f * S / bw))
     return out
 
@@ -300,7 +303,7 @@ def _tree(kind: str, S: float, n: int, g: int, m: int, topo: Topology, lib: Libr
     out = []
     for p in lib.protocols:
         bw = _link_bw(topo, g, m, p.eff, lib)
-        alpha = p.base + passes * p.hop_scale * (depth * _ring_hop(topo, g) + levels * topo.out_lat)
+        alpha = p.base + passes * (depth * _ring_hop(topo, g) * p.hop_scale + levels * topo.out_lat)
         out.append(("tree", p.name, alpha, passes * S / bw))
     return out
 
@@ -344,8 +347,8 @@ def _alltoall(S: float, n: int, g: int, m: int, topo: Topology, lib: Library) ->
             lat = topo.out_lat
         else:
             t_inter = 0.0
-            lat = topo.up_lat * max(1.0, hops)
-        out.append(("direct", p.name, p.base + lat * p.hop_scale, max(t_intra, t_inter)))
+            lat = topo.up_lat * max(1.0, hops) * p.hop_scale
+        out.append(("direct", p.name, p.base + lat, max(t_intra, t_inter)))
     return out
 
 
@@ -402,7 +405,7 @@ def _send_recv(S: float, g: int, m: int, topo: Topology, lib: Library) -> list[C
     out: list[Cand] = []
     if m > 1 or g < 2:
         for p in lib.protocols:
-            out.append(("direct", p.name, p.base + topo.out_lat * p.hop_scale, S / (topo.out_bw * _net_eff(p.eff, lib))))
+            out.append(("direct", p.name, p.base + topo.out_lat, S / (topo.out_bw * _net_eff(p.eff, lib))))
         return out
     bw = topo.up_bw
     hops = 1.0

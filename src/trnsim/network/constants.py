@@ -13,7 +13,7 @@ The cost of one (algorithm, protocol) candidate is the classic alpha-beta form::
 
     t = base + steps * hop_latency * hop_scale + bytes_on_the_busiest_link / (link_bw * eff)
 
-and a library picks, per size, the fastest candidate (min over algorithms and protocols). Two
+(a step over the scale-out network costs the catalog's measured one-way latency, unscaled), and a library picks, per size, the fastest candidate (min over algorithms and protocols). Two
 protocols model what NCCL calls LL and Simple (and what the Neuron runtime does for small and large
 messages): a low-latency one that flags every word (so at most half the link carries payload) and a
 bulk one with a higher fixed cost per step that runs near line rate.
@@ -31,7 +31,7 @@ class Protocol:
     name: str
     eff: float  # achieved fraction of the catalog link bandwidth
     base: float  # fixed cost per collective call (launch, handshake), s
-    hop_scale: float  # cost of one synchronised step in units of the catalog hop latency
+    hop_scale: float  # cost of one scale-up step in units of the catalog hop latency (network hops: 1)
 
 
 @dataclass(frozen=True, slots=True)
