@@ -105,9 +105,22 @@ def test_file_errors(tmp_path):
         ModelSpec.from_hf_config(arr)
 
 
-def test_multimodal_wrapper_rejected():
-    with pytest.raises(TrnsimError, match="text_config"):
-        ModelSpec.from_hf_config({"model_type": "llama4", "text_config": LLAMA})
+def test_multimodal_wrapper_uses_text_config():
+    m = ModelSpec.from_hf_config({"model_type": "llama4", "text_config": LLAMA, "vision_config": {"hidden_size": 1}})
+    assert m.total_params == 6_738_415_616 and any("vision" in n for n in m.notes)
+    with pytest.raises(TrnsimError, match=r"field 'text_config.model_type' has unsupported value 'mamba'"):
+        ModelSpec.from_hf_config({"model_type": "llava", "text_config": {"model_type": "mamba"}})
+
+
+def test_llama4_structure():
+    m = load_model("llama-4-maverick")
+    # MoE on odd layers (interleave step 2); NoPE + full attention on every 4th layer, chunked elsewhere
+    assert [(lt.name, lt.count) for lt in m.layer_types()] == [
+        ("dense.chunk8192", 24), ("moe.chunk8192", 12), ("moe", 12)]
+    assert m.nope_layers == tuple(range(3, 48, 4))
+    assert m.moe.shared_experts == 1 and m.ffn == 16384 and m.moe.expert_ffn == 8192
+    ops = m.ops("prefill", 1, 1024)
+    assert not any(o.name == "moe.rope" for o in ops) and any(o.name == "moe.chunk8192.rope" for o in ops)
 
 
 def test_qwen2_has_qkv_bias_and_qwen3_qk_norm():

@@ -134,6 +134,35 @@ def test_attention_pairs_brute_force():
         assert attention_pairs(past, q, w, causal) == brute, (past, q, w, causal)
 
 
+def test_chunked_attention_pairs_brute_force():
+    for past, q, c in [(0, 20, 8), (5, 9, 4), (17, 1, 8), (0, 1, 8), (8, 8, 8), (3, 30, 7)]:
+        brute = sum(((p - 1) % c) + 1 for p in range(past + 1, past + q + 1))
+        assert attention_pairs(past, q, None, True, c) == brute
+
+
+def test_chunked_attention_decode_reads_own_chunk():
+    m = load_model("llama-4-maverick")
+    ops = m.ops("decode", 1, 10000)
+    ch = next(o for o in ops if o.name == "moe.chunk8192.attention")
+    full = next(o for o in ops if o.name == "moe.attention")
+    # token 10001 sits at offset 10001 - 8192 = 1809 of its chunk
+    assert ch.flops == pytest.approx(2 * 40 * 1809 * 256) and ch.shape["chunk"] == 8192
+    assert full.flops == pytest.approx(2 * 40 * 10001 * 256)
+    assert m.kv_cache_bytes(20000) == 12 * 2 * 8 * 128 * 2 * 20000 + 36 * 2 * 8 * 128 * 2 * 8192
+
+
+def test_pipeline_stage_layers():
+    m = load_model("deepseek-v3")
+    whole = total_flops(m.ops("fwd", 1, 512))
+    parts = [m.ops("fwd", 1, 512, layers=r) for r in [(0, 20), (20, 40), (40, 61)]]
+    assert sum(total_flops(p) for p in parts) == pytest.approx(whole)
+    assert parts[0][0].layer == "embed" and parts[2][-1].layer == "head"
+    assert not any(o.layer in ("embed", "head") for o in parts[1])
+    assert {o.layer for o in parts[1]} == {"moe"}
+    with pytest.raises(TrnsimError, match="layer range"):
+        m.ops("fwd", 1, 512, layers=(10, 70))
+
+
 def test_prefill_head_only_last_token_and_kv_write():
     m = load_model("llama-3-8b")
     ops = m.ops("prefill", 2, 512)

@@ -13,6 +13,8 @@ Sources of the published figures (checked by hand, cited per row):
   [QW3]  Qwen3-235B-A22B model card: "235B in total and 22B activated", "Non-Embedding: 234B".
   [OSS]  OpenAI, gpt-oss-120b & gpt-oss-20b model card (Aug 2025), Table 1: total 116.83B, active 5.13B per
          token; MLP 114.71B, attention 0.96B, embed+unembed 1.16B.
+  [L4]   Meta, "The Llama 4 herd" (Apr 2025): Maverick "17B active parameters, 128 experts, 400B total"
+         (the HF page's 402B adds the vision encoder, which is not modelled).
   [GPT3] Brown et al. 2020, Table 2.1: GPT-3 175.0B.
   [BERT] Devlin et al. 2019: BERT-Large 340M, BERT-Base 110M; HF BertModel (no MLM head) 335.1M / 109.5M.
   [RBT]  Liu et al. 2019 RoBERTa-base 125M; [DIST] Sanh et al. 2019 DistilBERT 66M; [ELE] Clark et al. 2020
@@ -46,6 +48,7 @@ PUBLISHED = [
     ("qwen3-235b-a22b", "non_embedding_params", 234 * B, "QW3"),
     ("gpt-oss-120b", "total_params", 116.83 * B, "OSS"),
     ("gpt-oss-120b", "active_params_excl_input_embedding", 5.13 * B, "OSS (counts the unembedding only)"),
+    ("llama-4-maverick", "total_params", 400 * B, "L4"),
     ("gpt3-175b", "total_params", 175.0 * B, "GPT3"),
     ("bert-large", "total_params", 335.1e6, "BERT/HF BertModel"),
     ("bert-base", "total_params", 109.5e6, "BERT/HF BertModel"),
@@ -87,6 +90,11 @@ def test_deepseek_v3_active_params():
     assert m.active_params_excl_input_embedding < 37 * B < m.active_params
     assert m.active_params == pytest.approx(37 * B, rel=0.015)
     assert m.active_params_excl_input_embedding == pytest.approx(37 * B, rel=0.015)
+
+
+def test_llama4_maverick_active_params():
+    # [L4] "17B active": two significant digits; ours 17.18B (embedding table and LM head included) rounds to it
+    assert 16.5 * B <= load_model("llama-4-maverick").active_params < 17.5 * B
 
 
 def test_bert_large_against_paper_figure():

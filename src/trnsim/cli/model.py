@@ -153,6 +153,10 @@ def _attn_desc(m: ModelSpec) -> str:
     if m.sliding_window:
         n = sum(1 for i in range(m.layers) if m.window_of(i))
         s += f", sliding window {m.sliding_window} on {n}/{m.layers} layers"
+    if m.attention_chunk and m.layer_chunked:
+        s += f", chunked attention {m.attention_chunk} on {sum(m.layer_chunked)}/{m.layers} layers"
+    if m.nope_layers:
+        s += f", no RoPE on {len(m.nope_layers)} layers"
     if m.attention_sinks:
         s += ", attention sinks"
     if m.qk_norm:

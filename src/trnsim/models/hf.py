@@ -124,11 +124,18 @@ def _load(path_or_dict: Any) -> tuple[dict[str, Any], str]:
 def parse_hf_config(path_or_dict: Any, *, name: str | None = None) -> ModelSpec:
     """Parse a HF config (path to a file or directory, JSON text, or dict) into a ModelSpec."""
     data, origin = _load(path_or_dict)
+    notes: list[str] = []
     if isinstance(data.get("text_config"), dict) and "hidden_size" not in data:
-        raise TrnsimError(
-            f"{origin}: field 'text_config': multimodal wrapper configs are not supported",
-            "pass the text model's config (the contents of text_config)",
-        )
+        text = data["text_config"]
+        if text.get("model_type") not in _PARSERS:
+            raise TrnsimError(
+                f"{origin}: field 'text_config.model_type' has unsupported value {text.get('model_type')!r}",
+                f"supported: {', '.join(SUPPORTED)}",
+            )
+        # multimodal wrapper (e.g. Llama-4): model the language model, say the vision tower is left out
+        data = {"_name_or_path": data.get("_name_or_path"), **text}
+        origin = f"{origin} (text_config)"
+        notes.append("text model only: the vision encoder of this multimodal config is not counted")
     c = _Cfg(data, origin)
     mt = data.get("model_type")
     if mt is None:
@@ -143,6 +150,8 @@ def parse_hf_config(path_or_dict: Any, *, name: str | None = None) -> ModelSpec:
     default_name = data.get("_name_or_path") or (Path(origin).parent.name if origin.endswith(".json") else mt)
     fields = _PARSERS[mt](c)
     fields.setdefault("dtype", c.dtype())
+    if notes:
+        fields["notes"] = tuple(notes) + tuple(fields.get("notes", ()))
     try:
         return ModelSpec(name=name or str(default_name), arch=mt, source=origin, **fields)
     except TrnsimError:
@@ -328,6 +337,40 @@ def _gpt_oss(c: _Cfg) -> dict[str, Any]:
     return f
 
 
+def _llama4(c: _Cfg) -> dict[str, Any]:
+    """Llama-4 text model: MoE every ``interleave_moe_layer_step`` layers with one shared expert; dense
+    layers use ``intermediate_size_mlp``; iRoPE: every 4th layer has no RoPE and full attention, the
+    others chunked attention over ``attention_chunk_size`` tokens."""
+    f = _rope_decoder(c)
+    layers = f["layers"]
+    expert_ffn = c.int("intermediate_size")
+    f["ffn"] = c.int("intermediate_size_mlp", default=expert_ffn)
+    step = c.int("interleave_moe_layer_step", default=1)
+    moe_layers = c.int_list("moe_layers") if c.has("moe_layers") else list(range(step - 1, layers, step))
+    f["moe"] = MoESpec(
+        num_experts=c.int("num_local_experts"),
+        top_k=c.int("num_experts_per_tok"),
+        expert_ffn=expert_ffn,
+        shared_experts=1,
+        shared_ffn=expert_ffn,
+        dense_layers=tuple(i for i in range(layers) if i not in set(moe_layers)),
+    )
+    nope = c.d.get("no_rope_layers")
+    if nope:  # HF: 1 = layer uses RoPE, 0 = NoPE
+        if not isinstance(nope, list) or len(nope) != layers:
+            raise c.err("no_rope_layers", f"must be a list of {layers} 0/1 entries")
+        rope = [bool(x) for x in nope]
+    else:
+        interval = c.int("no_rope_layer_interval", default=4)
+        rope = [(i + 1) % interval != 0 for i in range(layers)]
+    f["nope_layers"] = tuple(i for i in range(layers) if not rope[i])
+    chunk = c.int("attention_chunk_size", default=0, minimum=0)
+    if chunk:
+        f["attention_chunk"] = chunk
+        f["layer_chunked"] = tuple(rope)
+    return f
+
+
 def _gpt2(c: _Cfg) -> dict[str, Any]:
     hidden = c.int("n_embd", "hidden_size")
     heads = c.int("n_head", "num_attention_heads")
@@ -427,6 +470,7 @@ _PARSERS: dict[str, Callable[[_Cfg], dict[str, Any]]] = {
     "deepseek_v2": _deepseek,
     "deepseek_v3": _deepseek,
     "gpt_oss": _gpt_oss,
+    "llama4_text": _llama4,
     "gpt2": _gpt2,
     "gpt3": _gpt2,
     "bert": _bert,

@@ -48,16 +48,22 @@ _ACT_FLOPS = {"silu": 5, "gelu": 8, "relu": 1}  # per element incl. the gating m
 _ID_BYTES = 4  # token ids (int32)
 
 
-def attention_pairs(past: int, q_len: int, window: int | None, causal: bool) -> int:
+def attention_pairs(past: int, q_len: int, window: int | None, causal: bool, chunk: int | None = None) -> int:
     """Number of (query, key) pairs scored for one sequence and head.
 
     Queries sit at positions ``past+1 .. past+q_len`` (1-based); with ``causal`` each sees keys up to its own
-    position, limited to the last ``window`` ones when a sliding window applies.
+    position, limited to the last ``window`` ones when a sliding window applies, or to the keys of its own
+    ``chunk`` (positions grouped in blocks of ``chunk``) for chunked attention.
     """
     if q_len <= 0:
         return 0
     if not causal:
         return q_len * (past + q_len)
+    if chunk:
+        def upto(n: int) -> int:  # sum over p=1..n of ((p-1) % chunk) + 1
+            full, r = divmod(n, chunk)
+            return full * chunk * (chunk + 1) // 2 + r * (r + 1) // 2
+        return upto(past + q_len) - upto(past)
     a, b = past + 1, past + q_len
     if window is None or window >= b:
         return (a + b) * q_len // 2
@@ -68,9 +74,13 @@ def attention_pairs(past: int, q_len: int, window: int | None, causal: bool) -> 
     return s
 
 
-def _kv_positions_read(past: int, q_len: int, window: int | None, causal: bool) -> int:
+def _kv_positions_read(past: int, q_len: int, window: int | None, causal: bool, chunk: int | None = None) -> int:
     total = past + q_len
-    if window is None or not causal:
+    if not causal:
+        return total
+    if chunk:
+        return total - (past // chunk) * chunk  # from the start of the first query's chunk
+    if window is None:
         return total
     return min(total, window + q_len - 1)
 
@@ -159,15 +169,15 @@ class _Builder:
         self._add(name, "softmax", 5.0 * rows * cols, rows * cols * c.a, rows * cols * c.a, {"rows": rows, "cols": cols})
 
     def attention(self, name: str, *, q_heads: int, kv_heads: int, head_dim: int, head_dim_v: int,
-                  window: int | None, kv_elems_read: int, kv_elems_new: int) -> None:
+                  window: int | None, kv_elems_read: int, kv_elems_new: int, chunk: int | None = None) -> None:
         """Fused (FlashAttention-style) attention; K/V elements per token given by the caller (MLA shares them)."""
         c = self.c
         s = c.spec
         b, q, past = c.batch, c.q_len, c.past
-        pairs = attention_pairs(past, q, window, s.causal)
+        pairs = attention_pairs(past, q, window, s.causal, chunk)
         flops = 2.0 * b * q_heads * pairs * (head_dim + head_dim_v)
         kv_bytes = c.kv if c.serving else c.a
-        kv_pos = _kv_positions_read(past, q, window, s.causal)
+        kv_pos = _kv_positions_read(past, q, window, s.causal, chunk)
         read = b * q * q_heads * head_dim * c.a + b * kv_pos * kv_elems_read * kv_bytes
         write = b * q * q_heads * head_dim_v * c.a
         if c.serving and s.causal:
@@ -176,6 +186,8 @@ class _Builder:
             "batch": b, "q_len": q, "kv_len": past + q, "q_heads": q_heads, "kv_heads": kv_heads,
             "head_dim": head_dim, "head_dim_v": head_dim_v, "causal": int(s.causal), "window": window or 0,
         }
+        if chunk:
+            shape["chunk"] = chunk
         self._add(name, "attention", flops, read, write, shape)
 
     def embedding(self, name: str, tokens: int, hidden: int, vocab: int, tables: int) -> None:
@@ -205,7 +217,7 @@ def _attention_block(bld: _Builder, lt: LayerType) -> None:
             # weight absorption: attend over the compressed latent (MQA with one 576-wide KV head)
             bld.gemm("q_absorb", T, m.kv_lora_rank, m.qk_nope_head_dim, batch=hq)
             bld.attention("attention", q_heads=hq, kv_heads=1, head_dim=m.cache_dim, head_dim_v=m.kv_lora_rank,
-                          window=lt.window, kv_elems_read=m.cache_dim, kv_elems_new=m.cache_dim)
+                          window=lt.window, kv_elems_read=m.cache_dim, kv_elems_new=m.cache_dim, chunk=lt.chunk)
             bld.gemm("v_absorb", T, m.v_head_dim, m.kv_lora_rank, batch=hq)
         else:
             # expand the latent into per-head K (nope part) and V for all keys attended to
@@ -213,7 +225,7 @@ def _attention_block(bld: _Builder, lt: LayerType) -> None:
             bld.gemm("kv_b_proj", kv_tokens, hq * (m.qk_nope_head_dim + m.v_head_dim), m.kv_lora_rank)
             bld.attention("attention", q_heads=hq, kv_heads=hq, head_dim=m.qk_head_dim, head_dim_v=m.v_head_dim,
                           window=lt.window, kv_elems_read=hq * (m.qk_head_dim + m.v_head_dim),
-                          kv_elems_new=m.cache_dim)
+                          kv_elems_new=m.cache_dim, chunk=lt.chunk)
         bld.gemm("o_proj", T, h, hq * m.v_head_dim, bias=s.o_bias)
         return
     hkv = ceil_div(s.kv_heads, tp)
@@ -221,10 +233,10 @@ def _attention_block(bld: _Builder, lt: LayerType) -> None:
     bld.gemm("qkv_proj", T, (hq + 2 * hkv) * d, h, bias=s.qkv_bias)
     if s.qk_norm:
         bld.norm("qk_norm", T * (hq + hkv), d)
-    if s.position == "rope":
+    if s.position == "rope" and not (s.nope_layers and lt.first in s.nope_layers):
         bld.elementwise("rope", T * (hq + hkv) * d, flops_per=3)
     bld.attention("attention", q_heads=hq, kv_heads=hkv, head_dim=d, head_dim_v=d, window=lt.window,
-                  kv_elems_read=2 * hkv * d, kv_elems_new=2 * hkv * d)
+                  kv_elems_read=2 * hkv * d, kv_elems_new=2 * hkv * d, chunk=lt.chunk)
     bld.gemm("o_proj", T, h, hq * d, bias=s.o_bias)
 
 
@@ -383,8 +395,13 @@ def build_ops(
     sp: bool = False,
     include_embedding: bool = True,
     include_head: bool = True,
+    layers: tuple[int, int] | None = None,
 ) -> list[Op]:
-    """Per-chip ops of one step of ``phase`` (see the module docstring)."""
+    """Per-chip ops of one step of ``phase`` (see the module docstring).
+
+    ``layers=(start, end)`` restricts the op list to transformer layers ``start..end-1`` (a pipeline stage);
+    the embedding is then included only if ``start == 0`` and the head only if ``end`` is the last layer.
+    """
     if phase not in PHASES:
         raise TrnsimError(f"unknown phase {phase!r}", f"use one of {', '.join(PHASES)}")
     for nm, v in (("batch", batch), ("seq_len", seq_len), ("tp", tp), ("ep", ep)):
@@ -421,12 +438,14 @@ def build_ops(
         etp=etp if etp is not None else (tp if ep == 1 else 1), sp=sp, dtype=dt,
         a=dtype_bytes(dt), w=dtype_bytes(wdt), kv=dtype_bytes(kdt),
     )
+    start, end = layers if layers is not None else (0, spec.layers)
+    lts = spec.layer_types(start, end)
     ops: list[Op] = []
-    if include_embedding:
+    if include_embedding and start == 0:
         ops += _embed(ctx)
-    for lt in spec.layer_types():
+    for lt in lts:
         ops += _layer(ctx, lt)
-    if include_head:
+    if include_head and end == spec.layers:
         ops += _head(ctx)
     if phase == "bwd":
         return [b for op in reversed(ops) for b in _backward(op)]

@@ -9,6 +9,7 @@ OpKind = Literal[
     "gemm",         # shape: m, n, k (+ batch for batched GEMM)
     "moe_gemm",     # grouped GEMM: shape m (tokens per expert), n, k, experts (active groups)
     "attention",    # shape: batch, q_len, kv_len, q_heads, kv_heads, head_dim, head_dim_v, causal (0/1), window
+                    #   (+ chunk for Llama-4 chunked attention; kv_len = cached + new tokens)
     "norm",         # shape: tokens, hidden
     "elementwise",  # shape: elements
     "softmax",      # shape: rows, cols

@@ -71,6 +71,8 @@ class LayerType:
     moe: bool
     window: int | None  # sliding-window size, None = full attention
     count: int
+    chunk: int | None = None  # chunked attention (Llama-4): keys only from the query's own chunk
+    first: int = 0  # index of the first layer of this type
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,10 @@ class ModelSpec:
     causal: bool = True
     sliding_window: int | None = None  # window of the layers that use one
     layer_windows: tuple[int | None, ...] | None = None  # per layer (gpt-oss); None: all use sliding_window
+    attention_chunk: int | None = None  # Llama-4 chunked attention size
+    layer_chunked: tuple[bool, ...] | None = None  # per layer: uses chunked attention (RoPE layers in Llama-4)
     attention_sinks: bool = False  # gpt-oss: one learned sink logit per head
+    nope_layers: tuple[int, ...] = ()  # layers without rotary embedding (Llama-4 iRoPE)
     moe: MoESpec | None = None
     mla: MLASpec | None = None
     mtp_layers: int = 0  # DeepSeek-V3 multi-token-prediction modules (not counted, not in ops)
@@ -130,6 +135,8 @@ class ModelSpec:
                 f"{origin}: field 'layer_types' has {len(self.layer_windows)} entries for {self.layers} layers",
                 "give one entry per layer",
             )
+        if self.layer_chunked is not None and (len(self.layer_chunked) != self.layers or not self.attention_chunk):
+            raise TrnsimError(f"{origin}: chunked-attention layers need attention_chunk_size and one entry per layer")
         if self.moe is not None:
             m = self.moe
             if not 0 < m.top_k <= m.num_experts:
@@ -216,18 +223,32 @@ class ModelSpec:
             return self.layer_windows[i]
         return self.sliding_window
 
-    def layer_types(self) -> list[LayerType]:
-        """Groups of identical layers, in order of first appearance."""
-        counts: dict[tuple[bool, int | None], int] = {}
-        for i in range(self.layers):
-            key = (self.is_moe_layer(i), self.window_of(i))
-            counts[key] = counts.get(key, 0) + 1
+    def chunk_of(self, i: int) -> int | None:
+        if self.layer_chunked is not None and self.layer_chunked[i]:
+            return self.attention_chunk
+        return None
+
+    def attention_span(self, i: int) -> int | None:
+        """Most keys one query of layer ``i`` can see (window or chunk), None if unbounded."""
+        return self.window_of(i) or self.chunk_of(i)
+
+    def layer_types(self, start: int = 0, end: int | None = None) -> list[LayerType]:
+        """Groups of identical layers among layers ``start..end-1``, in order of first appearance."""
+        end = self.layers if end is None else end
+        if not 0 <= start < end <= self.layers:
+            raise TrnsimError(f"{self.name}: layer range {start}..{end} outside 0..{self.layers}")
+        counts: dict[tuple[bool, int | None, int | None], list[int]] = {}
+        for i in range(start, end):
+            key = (self.is_moe_layer(i), self.window_of(i), self.chunk_of(i))
+            counts.setdefault(key, []).append(i)
         out = []
-        for (moe, window), n in counts.items():
+        for (moe, window, chunk), idx in counts.items():
             name = "moe" if moe else "dense"
             if window is not None:
                 name += f".swa{window}"
-            out.append(LayerType(name=name, moe=moe, window=window, count=n))
+            if chunk is not None:
+                name += f".chunk{chunk}"
+            out.append(LayerType(name=name, moe=moe, window=window, count=len(idx), chunk=chunk, first=idx[0]))
         return out
 
     @property
@@ -414,7 +435,7 @@ class ModelSpec:
         per_layer = self.kv_elems_per_token_layer(tp) * dtype_bytes(dtype)
         total = 0.0
         for i in range(self.layers):
-            w = self.window_of(i)
+            w = self.attention_span(i)
             frac = 1.0 if (w is None or context is None or context <= w) else w / context
             total += per_layer * frac
         return total
@@ -424,7 +445,7 @@ class ModelSpec:
         if not self.causal or tokens <= 0:
             return 0.0
         per_layer = self.kv_elems_per_token_layer(tp) * dtype_bytes(dtype)
-        return sum(per_layer * min(tokens, self.window_of(i) or tokens) for i in range(self.layers))
+        return sum(per_layer * min(tokens, self.attention_span(i) or tokens) for i in range(self.layers))
 
     # ------------------------------------------------------------------ FLOPs
     def ops(self, phase: Phase, batch: int, seq_len: int, **kw: Any) -> list:
@@ -453,7 +474,7 @@ class ModelSpec:
 
         total = 0.0
         for lt in self.layer_types():
-            pairs = attention_pairs(0, seq_len, lt.window, self.causal)
+            pairs = attention_pairs(0, seq_len, lt.window, self.causal, lt.chunk)
             total += lt.count * 2 * pairs * self.heads * (self.q_head_dim + self.v_head_dim)
         return total / seq_len
 
@@ -478,6 +499,7 @@ class ModelSpec:
             "max_positions": self.max_positions,
             "tied_embeddings": self.tied_embeddings,
             "sliding_window": self.sliding_window,
+            "attention_chunk": self.attention_chunk,
             "attention_sinks": self.attention_sinks,
             "dtype": self.dtype,
             "layer_types": [{"name": lt.name, "count": lt.count} for lt in self.layer_types()],
