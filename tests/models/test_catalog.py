@@ -45,13 +45,14 @@ def test_unknown_name_suggests_closest():
     ("GPT3-175B pre-training", "gpt3-175b"), ("Llama-3.3-70B-Instruct", "llama-3.3-70b"),
     ("CodeLlama-13b-hf", "codellama-13b"), ("google/electra-base-discriminator", "electra-base-discriminator"),
     ("bert-base-uncased", "bert-base"), ("distilbert-base-uncased", "distilbert-base"), ("roberta-base", "roberta-base"),
+    ("albert-base-v2", "albert-base-v2"), ("Llama-4-Maverick-17B-128E", "llama-4-maverick"),
 ])
 def test_resolve_benchmark_names(text, name):
     assert resolve_model_name(text) == name
 
 
 @pytest.mark.parametrize("text", ["GPT3-23B pre-training", "GPT 7.1B", "GPT-3 177B (strong scaling)",
-                                  "albert-base-v2", "NCCL all_reduce", "", "HuggingFace ViT-Base fine-tuning"])
+                                  "NCCL all_reduce", "", "HuggingFace ViT-Base fine-tuning"])
 def test_resolve_unknown_is_none(text):
     assert resolve_model_name(text) is None
 
@@ -63,8 +64,7 @@ def test_dev_csv_llm_rows_resolve():
         rows = list(csv.DictReader(f))
     cats = {"llm_serving_throughput", "mlperf_inference", "mlperf_training", "aws_neuron_inference"}
     unresolved = {r["model_or_kernel"] for r in rows if r["category"] in cats and resolve_model_name(r["model_or_kernel"]) is None}
-    # ALBERT (shared layers, factorized embedding) is not modelled yet
-    assert unresolved <= {"albert-base-v2"}, unresolved
+    assert not unresolved, unresolved
 
 
 def test_catalog_files_carry_sources():

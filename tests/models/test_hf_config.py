@@ -154,6 +154,21 @@ def test_gpt2_style_config():
     assert m.total_params == 124_439_808  # GPT-2 small (HF gpt2: 124M)
 
 
+def test_factorized_embedding_electra_small():
+    m = ModelSpec.from_hf_config({"model_type": "electra", "hidden_size": 256, "embedding_size": 128,
+                                  "num_hidden_layers": 12, "num_attention_heads": 4, "intermediate_size": 1024,
+                                  "vocab_size": 30522})
+    assert m.embedding_dim == 128
+    assert m.total_params == pytest.approx(14e6, rel=0.05)  # ELECTRA-Small: 14M (Clark et al. 2020)
+
+
+def test_albert_inner_groups_rejected():
+    with pytest.raises(TrnsimError, match="field 'inner_group_num'"):
+        load_model("albert-base-v2").from_hf_config({"model_type": "albert", "hidden_size": 768, "num_hidden_layers": 12,
+                                                     "num_attention_heads": 12, "intermediate_size": 3072,
+                                                     "vocab_size": 30000, "inner_group_num": 2})
+
+
 def test_distilbert_and_roberta_parse():
     assert load_model("distilbert-base").layers == 6
     assert load_model("roberta-base").type_vocab == 1

@@ -17,6 +17,7 @@ Sources of the published figures (checked by hand, cited per row):
          (the HF page's 402B adds the vision encoder, which is not modelled).
   [GPT3] Brown et al. 2020, Table 2.1: GPT-3 175.0B.
   [BERT] Devlin et al. 2019: BERT-Large 340M, BERT-Base 110M; HF BertModel (no MLM head) 335.1M / 109.5M.
+  [ALB]  Lan et al. 2020, ALBERT Table 1: base 12M parameters (layers shared); HF AlbertModel 11,683,584.
   [RBT]  Liu et al. 2019 RoBERTa-base 125M; [DIST] Sanh et al. 2019 DistilBERT 66M; [ELE] Clark et al. 2020
          ELECTRA-Base 110M.
 """
@@ -54,6 +55,7 @@ PUBLISHED = [
     ("bert-base", "total_params", 109.5e6, "BERT/HF BertModel"),
     ("roberta-base", "total_params", 125e6, "RBT"),
     ("distilbert-base", "total_params", 66e6, "DIST"),
+    ("albert-base-v2", "total_params", 11.68e6, "ALB/HF AlbertModel (paper: 12M)"),
     # "110M" includes the 0.6M discriminator head (dense h x h + 1-logit output) that ElectraModel lacks
     ("electra-base-discriminator", "total_params", 110e6 - 0.59e6, "ELE minus discriminator head"),
 ]
@@ -95,6 +97,17 @@ def test_deepseek_v3_active_params():
 def test_llama4_maverick_active_params():
     # [L4] "17B active": two significant digits; ours 17.18B (embedding table and LM head included) rounds to it
     assert 16.5 * B <= load_model("llama-4-maverick").active_params < 17.5 * B
+
+
+def test_albert_shares_layer_weights_but_not_compute():
+    m = load_model("albert-base-v2")
+    assert m.total_params == 11_683_584
+    one_layer = m.layer_params(0)
+    bert_like = m.with_(layer_groups=None)
+    assert bert_like.total_params - m.total_params == 11 * one_layer
+    assert m.matmul_params == bert_like.matmul_params  # 12 layers of compute either way
+    ops = m.ops("prefill", 1, 128)
+    assert any(o.name == "embed.embed_proj" and o.shape == {"m": 128, "n": 768, "k": 128} for o in ops)
 
 
 def test_bert_large_against_paper_figure():

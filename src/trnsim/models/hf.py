@@ -31,7 +31,7 @@ _ARCH_TO_TYPE = {
     "DeepseekV3ForCausalLM": "deepseek_v3", "GptOssForCausalLM": "gpt_oss", "GPT2LMHeadModel": "gpt2",
     "BertModel": "bert", "BertForMaskedLM": "bert", "BertForPreTraining": "bert",
     "RobertaModel": "roberta", "RobertaForMaskedLM": "roberta", "DistilBertModel": "distilbert",
-    "DistilBertForMaskedLM": "distilbert", "ElectraForPreTraining": "electra", "ElectraModel": "electra",
+    "DistilBertForMaskedLM": "distilbert", "AlbertForMaskedLM": "albert", "AlbertModel": "albert", "ElectraForPreTraining": "electra", "ElectraModel": "electra",
 }
 
 
@@ -402,11 +402,17 @@ def _bert(c: _Cfg) -> dict[str, Any]:
     if hidden % heads:
         raise c.err("num_attention_heads", f"({heads}) does not divide hidden_size ({hidden})")
     emb = c.int("embedding_size", default=hidden)
-    if emb != hidden:
-        raise c.err("embedding_size", f"({emb}) differs from hidden_size ({hidden}); factorized embeddings are not supported")
+    layers = c.int("num_hidden_layers")
+    groups = None
+    if c.d.get("model_type") == "albert":
+        groups = c.int("num_hidden_groups", default=1)
+        if c.int("inner_group_num", default=1) != 1:
+            raise c.err("inner_group_num", "other than 1 is not supported")
     return dict(
+        embedding_dim=emb if emb != hidden else None,
+        layer_groups=groups,
         hidden=hidden,
-        layers=c.int("num_hidden_layers"),
+        layers=layers,
         heads=heads,
         kv_heads=heads,
         head_dim=hidden // heads,
@@ -424,7 +430,7 @@ def _bert(c: _Cfg) -> dict[str, Any]:
         type_vocab=c.int("type_vocab_size", default=2, minimum=0),
         embedding_norm=True,
         final_norm=False,
-        pooler=c.d.get("model_type") in ("bert", "roberta"),
+        pooler=c.d.get("model_type") in ("bert", "roberta", "albert"),
         causal=False,
         dtype=c.dtype() if (c.has("torch_dtype") or c.has("dtype")) else "fp32",
     )
@@ -476,6 +482,7 @@ _PARSERS: dict[str, Callable[[_Cfg], dict[str, Any]]] = {
     "bert": _bert,
     "roberta": _bert,
     "electra": _bert,
+    "albert": _bert,
     "distilbert": _distilbert,
 }
 SUPPORTED = tuple(sorted(_PARSERS))

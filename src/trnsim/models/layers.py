@@ -309,9 +309,12 @@ def _embed(ctx: _Ctx) -> list[Op]:
     s = ctx.spec
     bld = _Builder(ctx, "embed", 1)
     tables = 1 + (s.position == "learned") + (s.type_vocab > 0)
-    bld.embedding("embed_tokens", ctx.tokens, s.hidden, s.vocab, tables)
+    e = s.embed_width
+    bld.embedding("embed_tokens", ctx.tokens, e, s.vocab, tables)
     if s.embedding_norm:
-        bld.norm("embed_norm", ctx.tokens, s.hidden)
+        bld.norm("embed_norm", ctx.tokens, e)
+    if e != s.hidden:
+        bld.gemm("embed_proj", ctx.tokens, s.hidden, e, bias=True)
     return bld.ops
 
 
@@ -328,9 +331,10 @@ def _head(ctx: _Ctx) -> list[Op]:
         return bld.ops
     if ctx.phase == "fwd":  # encoder pre-training: MLM head on every token (+ pooler)
         T = ctx.tokens
-        bld.gemm("mlm_transform", T, s.hidden, s.hidden, bias=True)
-        bld.norm("mlm_norm", T, s.hidden)
-        bld.gemm("mlm_decoder", T, v, s.hidden, bias=True)
+        e = s.embed_width  # ALBERT projects back to the embedding width before the tied decoder
+        bld.gemm("mlm_transform", T, e, s.hidden, bias=True)
+        bld.norm("mlm_norm", T, e)
+        bld.gemm("mlm_decoder", T, v, e, bias=True)
         bld.softmax("mlm_softmax", T, v)
     if s.pooler:
         bld.gemm("pooler", ctx.batch, s.hidden, s.hidden, bias=True)

@@ -101,6 +101,8 @@ class ModelSpec:
     max_positions: int = 4096
     type_vocab: int = 0  # BERT token-type embeddings
     embedding_norm: bool = False  # BERT LayerNorm after the embeddings
+    embedding_dim: int | None = None  # factorized embeddings (ALBERT, ELECTRA-small): tables E wide + E->h proj
+    layer_groups: int | None = None  # ALBERT cross-layer sharing: this many distinct layers' weights
     final_norm: bool = True  # pre-LN decoders have a final norm; post-LN BERT does not
     pooler: bool = False  # BERT pooler (dense h x h + tanh)
     causal: bool = True
@@ -330,8 +332,12 @@ class ModelSpec:
             return n + self.moe_mlp_params(active)
         return n + self.dense_mlp_params()
 
+    @property
+    def embed_width(self) -> int:
+        return self.embedding_dim or self.hidden
+
     def input_embedding_params(self) -> int:
-        h = self.hidden
+        h = self.embed_width
         n = self.vocab * h
         if self.position == "learned":
             n += self.max_positions * h
@@ -339,11 +345,14 @@ class ModelSpec:
         return n
 
     def head_params(self) -> int:
-        """Final norm, LM head (0 if tied), embedding norm and pooler."""
+        """Weights outside the layers and embedding tables: final norm, LM head (0 if tied), embedding norm,
+        factorized-embedding projection and pooler."""
         h = self.hidden
         n = self._norm_params(h) if self.final_norm else 0
         if self.embedding_norm:
-            n += self._norm_params(h)
+            n += self._norm_params(self.embed_width)
+        if self.embedding_dim and self.embedding_dim != h:
+            n += self.embedding_dim * h + h
         if self.pooler:
             n += h * h + h
         if self.causal and not self.tied_embeddings:
@@ -351,7 +360,8 @@ class ModelSpec:
         return n
 
     def _sum_layers(self, active: bool) -> int:
-        return sum(self.layer_params(i, active) for i in range(self.layers))
+        distinct = self.layers if self.layer_groups is None else min(self.layer_groups, self.layers)
+        return sum(self.layer_params(i, active) for i in range(distinct))
 
     @property
     def total_params(self) -> int:
@@ -393,6 +403,8 @@ class ModelSpec:
             n += self.vocab * h
         if self.pooler:
             n += h * h
+        if self.embedding_dim and self.embedding_dim != h:
+            n += self.embedding_dim * h
         return n
 
     def _ffn_matmul(self, ffn: int) -> int:
