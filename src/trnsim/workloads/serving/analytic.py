@@ -1,0 +1,159 @@
+"""Analytic fast path: steady-state throughput and latency of a deployment at a given batch, using the
+same :class:`IterationCost` as the event-driven engine.
+
+Continuous batching (chunked prefill) at concurrency ``B`` (every slot busy): a slot cycles through
+``c`` prefill iterations and ``osl - 1`` decode iterations, so per iteration ``B/(c + osl - 1)`` requests
+start, ``n = B (osl-1)/(c + osl - 1)`` sequences decode and ``B isl/(c + osl - 1)`` prompt tokens are
+prefilled. The iteration time is the cost model at that mix with the decoding sequences' mean KV length
+``isl + osl/2``; throughput = requests started per iteration / iteration time; TPOT = iteration time;
+TTFT = ``c`` iterations (no queueing).
+
+Static batching (``Deployment.schedule == "static"``, e.g. Transformers-NeuronX benchmarks): a batch of
+``B`` prompts is prefilled in one step, then decoded together; TPOT is the mean decode-step time over the
+growing context, throughput = ``B osl / (TTFT + (osl-1) TPOT)``.
+
+``max_throughput`` picks the largest batch the KV cache holds (each sequence holding ``isl + osl/2``
+tokens on average, block-rounded) up to ``max_batch``; ``max_batch_under`` the largest batch meeting a
+TPOT and/or TTFT limit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from trnsim.errors import TrnsimError
+from trnsim.workloads.serving.cost import IterationCost
+from trnsim.workloads.serving.deployment import Deployment, memory_plan
+
+
+@dataclass(frozen=True)
+class AnalyticResult:
+    batch: int  # concurrent sequences per replica
+    replicas: int
+    chips: float
+    isl: int
+    osl: int
+    iteration_s: float
+    ttft_s: float
+    tpot_s: float
+    e2e_s: float
+    requests_per_s: float  # whole deployment
+    output_tokens_per_s: float
+    input_tokens_per_s: float
+    kv_batch_limit: int
+    schedule: str
+
+    @property
+    def output_tokens_per_s_per_chip(self) -> float:
+        return self.output_tokens_per_s / self.chips
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["output_tokens_per_s_per_chip"] = self.output_tokens_per_s_per_chip
+        return d
+
+
+def _setup(model: Any, system: Any, dep: Deployment, cost: IterationCost | None):
+    from trnsim.workloads.serving.simulate import resolve
+
+    model, sys_spec, chip = resolve(model, system)
+    cost = cost or IterationCost(model, chip, dep, system=sys_spec)
+    return model, sys_spec, chip, cost
+
+
+def kv_batch_limit(model: Any, chip: Any, dep: Deployment, isl: int, osl: int) -> int:
+    plan = memory_plan(model, chip, dep)
+    B = dep.block_size
+    per_seq = math.ceil((isl + osl / 2) / B) * B if dep.schedule != "static" else math.ceil((isl + osl) / B) * B
+    return max(0, plan.kv_tokens // max(1, per_seq))
+
+
+def analytic_serving(model: Any, system: Any, dep: Deployment, *, isl: int, osl: int, batch: int | None = None,
+                     cost: IterationCost | None = None) -> AnalyticResult:
+    """Steady state at ``batch`` concurrent sequences per replica (default: the max-throughput batch)."""
+    model, sys_spec, chip, cost = _setup(model, system, dep, cost)
+    limit = kv_batch_limit(model, chip, dep, isl, osl)
+    if limit < 1:
+        raise TrnsimError(f"one sequence of {isl}+{osl} tokens does not fit in a replica's KV cache",
+                          "raise --tp or shorten the sequence")
+    if batch is None:
+        batch = min(dep.max_batch, limit)
+    batch = max(1, int(batch))
+    if dep.schedule == "static":
+        return _static(cost, dep, isl, osl, batch, limit)
+    return _continuous(cost, dep, isl, osl, batch, limit)
+
+
+def _continuous(cost: IterationCost, dep: Deployment, isl: int, osl: int, B: int, limit: int) -> AnalyticResult:
+    L = max(0, osl - 1)
+    budget = max(dep.max_batched_tokens, dep.max_batch)
+    # iterations a prompt spends prefilling: its tokens over the budget left by the decodes
+    c = 1.0
+    for _ in range(4):
+        n = B * L / (L + c)
+        room = max(1.0, budget - n)
+        c = max(1.0, math.ceil(isl / room)) if dep.chunked_prefill else 1.0
+    cyc = L + c
+    starts = B / cyc  # requests starting (and finishing) per iteration
+    n = B * L / cyc
+    tp = starts * isl
+    S = n * (isl + osl / 2)
+    t = (cost.linear(n + tp) + cost.overhead + cost.attn_decode(int(round(n)) if n >= 1 else (1 if n > 0 else 0), S)
+         + starts * cost.attn_prefill(isl, 0))
+    rps = starts / t * _engines(dep)
+    ttft = c * t
+    return AnalyticResult(B, dep.replicas, dep.total_chips, isl, osl, t, ttft, t, ttft + L * t, rps, rps * osl,
+                          rps * isl, limit, "continuous")
+
+
+def _static(cost: IterationCost, dep: Deployment, isl: int, osl: int, B: int, limit: int) -> AnalyticResult:
+    ttft = cost.iteration([(isl, 0)] * B) if B * isl <= 65536 else B * cost.iteration([(isl, 0)])
+    L = max(0, osl - 1)
+    if L:
+        a, b = cost.decode_affine(B, B * (isl + osl / 2))
+        tpot = a + b * B * (isl + 1 + (L - 1) / 2)  # mean over the decode steps (KV grows by one each)
+    else:
+        tpot = 0.0
+    e2e = ttft + L * tpot
+    rps = B / e2e * _engines(dep)
+    return AnalyticResult(B, dep.replicas, dep.total_chips, isl, osl, tpot or ttft, ttft, tpot, e2e, rps, rps * osl,
+                          rps * isl, limit, "static")
+
+
+def _engines(dep: Deployment) -> int:
+    """Engines serving in parallel: replicas x PP virtual engines."""
+    return dep.replicas * dep.pp
+
+
+def max_throughput(model: Any, system: Any, dep: Deployment, *, isl: int, osl: int,
+                   cost: IterationCost | None = None) -> AnalyticResult:
+    """The max-throughput steady state (largest batch the KV cache and ``max_batch`` allow)."""
+    return analytic_serving(model, system, dep, isl=isl, osl=osl, cost=cost)
+
+
+def max_batch_under(model: Any, system: Any, dep: Deployment, *, isl: int, osl: int, tpot: float | None = None,
+                    ttft: float | None = None, cost: IterationCost | None = None) -> AnalyticResult:
+    """The highest-throughput steady state whose TPOT (and TTFT) stay within the limits (seconds)."""
+    model, sys_spec, chip, cost = _setup(model, system, dep, cost)
+    limit = min(dep.max_batch, kv_batch_limit(model, chip, dep, isl, osl))
+    if limit < 1:
+        raise TrnsimError(f"one sequence of {isl}+{osl} tokens does not fit in a replica's KV cache")
+
+    def ok(b: int) -> bool:
+        r = analytic_serving(model, sys_spec or chip, dep, isl=isl, osl=osl, batch=b, cost=cost)
+        return (tpot is None or r.tpot_s <= tpot) and (ttft is None or r.ttft_s <= ttft)
+
+    if not ok(1):
+        return analytic_serving(model, sys_spec or chip, dep, isl=isl, osl=osl, batch=1, cost=cost)
+    lo, hi = 1, limit
+    if ok(hi):
+        lo = hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid
+    return analytic_serving(model, sys_spec or chip, dep, isl=isl, osl=osl, batch=lo, cost=cost)
