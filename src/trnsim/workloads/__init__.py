@@ -1,0 +1,1 @@
+"""Workloads: training steps and inference serving; each side imports its own subpackage."""
