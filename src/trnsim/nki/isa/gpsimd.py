@@ -1,0 +1,127 @@
+"""GpSimd Engine: ``iota``, ``affine_select``, ``tensor_partition_reduce``, ``local_gather``."""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Any
+
+import numpy as np
+
+from trnsim.nki import dtypes as dt
+from trnsim.nki import runtime
+from trnsim.nki.isa import alu
+from trnsim.nki.isa import core as K
+
+
+def _pattern(instr: str, pattern: Any, d: K.NkiTensor) -> list[tuple[int, int]]:
+    pat = [(int(p[0]), int(p[1])) for p in pattern]
+    if len(pat) > 4:
+        K.fail(instr, f"pattern has {len(pat)} dims, at most 4 allowed")
+    n = prod(cnt for _, cnt in pat)
+    if n != d.free_size:
+        K.fail(instr, f"pattern {[list(p) for p in pat]} has {n} elements but dst {list(d.shape)} has "
+                      f"{d.free_size} per partition")
+    return pat
+
+
+def _affine(pat: list[tuple[int, int]], p: int, offset: int, cm: int) -> np.ndarray:
+    v = np.full((p,) + tuple(cnt for _, cnt in pat), int(offset), np.int64)
+    v += (np.arange(p, dtype=np.int64) * int(cm)).reshape((p,) + (1,) * len(pat))
+    for k, (step, cnt) in enumerate(pat):
+        shape = [1] * (len(pat) + 1)
+        shape[k + 1] = cnt
+        v += (np.arange(cnt, dtype=np.int64) * step).reshape(shape)
+    return v
+
+
+def _dst(instr: str, c: Any, dst: Any) -> K.NkiTensor:
+    d = K.tensor(dst, instr, "dst")
+    K.check_engine(instr, "gpsimd", [d], c)
+    K.on_chip(d, instr, "dst", ("sbuf",))
+    K.tile(d, instr, "dst", c)
+    return d
+
+
+def iota(dst: Any, pattern: Any, offset: int = 0, channel_multiplier: int = 0, name: Any = None) -> Any:
+    instr = "iota"
+    c = runtime.current()
+    d = _dst(instr, c, dst)
+    pat = _pattern(instr, pattern, d)
+    K.record(c, "gpsimd", instr, (), (d,), {"dtype": dt.name(d.dtype), "pattern": tuple(pat)})
+    if not c.timing_only:
+        v = _affine(pat, d.shape[0], offset, channel_multiplier).astype(np.int32)
+        K.put(d, v if dt.is_int(d.dtype) else v.astype(np.float32))
+    return d
+
+
+def affine_select(dst: Any, pattern: Any, channel_multiplier: int, on_true_tile: Any, on_false_value: Any,
+                  cmp_op: Any = "equal", offset: int = 0, name: Any = None) -> Any:
+    instr = "affine_select"
+    c = runtime.current()
+    d = _dst(instr, c, dst)
+    x = K.tensor(on_true_tile, instr, "on_true_tile")
+    K.check_engine(instr, "gpsimd", [x], c)
+    K.on_chip(x, instr, "on_true_tile", ("sbuf",))
+    K.same_tiles(instr, x, d, "on_true_tile", "dst")
+    pat = _pattern(instr, pattern, d)
+    cmp = alu.opname(cmp_op)
+    if cmp not in alu.ALU:
+        K.fail(instr, f"cmp_op {cmp} is not a comparison operator")
+    K.record(c, "gpsimd", instr, (x,), (d,), {"dtype": dt.name(x.dtype), "dst_dtype": dt.name(d.dtype),
+                                              "cmp_op": cmp, "pattern": tuple(pat)})
+    if not c.timing_only:
+        aff = _affine(pat, d.shape[0], offset, channel_multiplier).astype(np.float32)
+        pred = alu.ALU[cmp](aff, np.float32(0)) != 0
+        K.put(d, np.where(pred, K.get(x).reshape(pred.shape), np.float32(on_false_value)))
+    return d
+
+
+def tensor_partition_reduce(dst: Any, op: Any, data: Any, name: Any = None) -> Any:
+    """Reduce across partitions: ``dst[1, F] = op over p of data[p, F]`` (GpSimd)."""
+    instr = "tensor_partition_reduce"
+    c = runtime.current()
+    d = _dst(instr, c, dst)
+    x = K.tensor(data, instr, "data")
+    K.check_engine(instr, "gpsimd", [x], c)
+    K.on_chip(x, instr, "data", ("sbuf",))
+    K.tile(x, instr, "data", c)
+    opn = alu.opname(op)
+    if opn not in alu.REDUCE and opn != "average":
+        K.fail(instr, f"op {opn} is not a reduction operator")
+    if d.free_size != x.free_size:
+        K.fail(instr, f"dst free size {d.free_size} != data free size {x.free_size}")
+    K.record(c, "gpsimd", instr, (x,), (d,), {"op": opn, "dtype": dt.name(x.dtype), "dst_dtype": dt.name(d.dtype)})
+    if not c.timing_only:
+        v = K.get(x).reshape(x.shape[0], -1)
+        r = v.mean(axis=0, keepdims=True) if opn == "average" else alu.reduce(opn, v, 0, keepdims=True)
+        K.put(d, np.broadcast_to(r, (d.shape[0], r.shape[1])))
+    return d
+
+
+def local_gather(dst: Any, src_buffer: Any, index: Any, num_elem_per_idx: int = 1, num_valid_indices: Any = None,
+                 name: Any = None) -> Any:
+    """Gather within each 16-partition group: ``dst[g*16 + j] <- src[g*16 + idx // F, idx % F]``."""
+    instr = "local_gather"
+    c = runtime.current()
+    d = _dst(instr, c, dst)
+    s = K.tensor(src_buffer, instr, "src_buffer")
+    ix = K.tensor(index, instr, "index")
+    K.check_engine(instr, "gpsimd", [s, ix], c)
+    K.record(c, "gpsimd", instr, (s, ix), (d,), {"dtype": dt.name(s.dtype), "num_elem_per_idx": num_elem_per_idx})
+    if not c.timing_only:
+        p = s.shape[0]
+        sv = K.get(s).reshape(p, -1)
+        iv = K.get(ix).reshape(ix.shape[0], -1).astype(np.int64)
+        out = np.zeros((d.shape[0], d.free_size), np.float32)
+        e = int(num_elem_per_idx)
+        for g in range(0, p, 16):
+            flat = sv[g:g + 16].reshape(-1)
+            idx = iv[g:g + 16].reshape(-1)
+            if num_valid_indices is not None:
+                idx = idx[: int(num_valid_indices)]
+            vals = np.concatenate([flat[i * e:(i + 1) * e] for i in idx]) if len(idx) else np.zeros(0)
+            rows = out[g:g + 16].reshape(-1)
+            rows[: len(vals)] = vals[: rows.size]
+            out[g:g + 16] = rows.reshape(out[g:g + 16].shape)
+        K.put(d, out)
+    return d
