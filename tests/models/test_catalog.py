@@ -74,3 +74,15 @@ def test_catalog_files_carry_sources():
         e = catalog_entry(n)
         assert e.source, n
         assert load_model(n).display_name == e.display_name
+
+
+def test_model_for_row():
+    from trnsim.models import model_for_row
+
+    assert model_for_row("Llama 3.1 8B pretrain (MLPerf)").name == "llama-3.1-8b"
+    cfg = "tp=2;pp=1;dp=48;global_batch=192;seq_len=4096;vocab=131072;hidden=4096;layers=30;heads=32;dtype=bf16"
+    m = model_for_row("GPT 7.1B", cfg)
+    assert m.hidden == 4096 and m.layers == 30 and m.vocab == 131072 and m.max_positions == 4096
+    assert abs(m.total_params / 7.1e9 - 1) < 0.01
+    assert model_for_row("GPT-3 177B (strong scaling)", "global_batch=1152;seq_len=4096;vocab=131072") is None
+    assert model_for_row("NCCL all_reduce", "") is None

@@ -166,3 +166,13 @@ def test_gpt_builder_reproduces_gpt3_config():
 
     m = ModelSpec.gpt(12288, 96, 96, 50257, 2048, tied_embeddings=True)
     assert m.total_params == load_model("gpt3-175b").total_params
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_param_breakdown_sums_to_total(name):
+    m = load_model(name)
+    parts = m.param_breakdown()
+    assert sum(parts.values()) == m.total_params
+    assert all(v >= 0 for v in parts.values())
+    if m.moe is not None:
+        assert parts["experts"] > 0 and parts["router"] > 0

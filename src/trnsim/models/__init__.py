@@ -6,7 +6,9 @@
     >>> ops = m.ops("decode", batch=8, seq_len=4096, tp=8)   # per-chip Ops, count = layers of that type
 """
 
-from trnsim.models.catalog import catalog_entry, list_models, load_model, model_key, resolve_model_name
+from trnsim.models.catalog import (
+    catalog_entry, list_models, load_model, model_for_row, model_key, resolve_model_name,
+)
 from trnsim.models.dtypes import canonical_dtype, dtype_bytes
 from trnsim.models.hf import SUPPORTED as SUPPORTED_MODEL_TYPES
 from trnsim.models.hf import parse_hf_config
@@ -17,6 +19,6 @@ from trnsim.models.spec import LayerType, MLASpec, ModelSpec, MoESpec
 __all__ = [
     "LayerType", "MLASpec", "ModelSpec", "MoESpec", "Op", "OpKind", "PHASES", "SUPPORTED_MODEL_TYPES",
     "attention_pairs", "build_ops", "canonical_dtype", "catalog_entry", "dtype_bytes", "expected_active_experts",
-    "list_models", "load_model", "model_key", "parse_hf_config", "resolve_model_name", "summarize",
+    "list_models", "load_model", "model_for_row", "model_key", "parse_hf_config", "resolve_model_name", "summarize",
     "total_bytes", "total_flops",
 ]

@@ -166,4 +166,35 @@ def load_model(name_or_path: str | Path | ModelSpec) -> ModelSpec:
     return _load_catalog_model(key)
 
 
-__all__ = ["CatalogEntry", "catalog_entry", "list_models", "load_model", "model_key", "resolve_model_name"]
+def _config_fields(config: str | dict | None) -> dict[str, str]:
+    if config is None:
+        return {}
+    if isinstance(config, dict):
+        return {str(k).strip().lower(): str(v) for k, v in config.items()}
+    out: dict[str, str] = {}
+    for part in str(config).split(";"):
+        if "=" in part:
+            k, v = part.split("=", 1)
+            out[k.strip().lower()] = v.strip()
+    return out
+
+
+def model_for_row(model_or_kernel: str, config: str | dict | None = None) -> ModelSpec | None:
+    """The model a benchmark row is about: a catalog model named in ``model_or_kernel``, or a GPT built from
+    ``hidden``/``layers``/``heads``/``vocab``/``seq_len`` given inline in ``config`` (Megatron-LM rows,
+    ``"tp=2;...;vocab=131072;hidden=4096;layers=30;heads=32"``), else None."""
+    key = resolve_model_name(model_or_kernel)
+    if key is not None:
+        return load_model(key)
+    f = _config_fields(config)
+    try:
+        hidden, layers, heads = int(f["hidden"]), int(f["layers"]), int(f["heads"])
+    except (KeyError, ValueError):
+        return None
+    vocab = int(f.get("vocab", 50257))
+    seq = int(f.get("seq_len", f.get("seq", 2048)))
+    return ModelSpec.gpt(hidden, layers, heads, vocab, seq, name=model_or_kernel.strip() or None)
+
+
+__all__ = ["CatalogEntry", "catalog_entry", "list_models", "load_model", "model_for_row", "model_key",
+           "resolve_model_name"]

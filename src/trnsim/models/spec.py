@@ -420,6 +420,33 @@ class ModelSpec:
         qd, kvd = self.heads * self.head_dim, self.kv_heads * self.head_dim
         return h * (qd + 2 * kvd) + qd * h
 
+    def param_breakdown(self) -> dict[str, int]:
+        """Total parameters by part (sums to ``total_params``), for sharding and memory estimates.
+
+        Keys: embedding (input tables), lm_head (untied), attention, norms (layer norms), dense_mlp,
+        router, shared_experts, experts (all routed experts), other (final/embedding norm, pooler, projection).
+        """
+        distinct = self.layers if self.layer_groups is None else min(self.layer_groups, self.layers)
+        out = dict.fromkeys(
+            ("embedding", "lm_head", "attention", "norms", "dense_mlp", "router", "shared_experts", "experts", "other"), 0
+        )
+        out["embedding"] = self.input_embedding_params()
+        out["lm_head"] = self.vocab * self.hidden if (self.causal and not self.tied_embeddings) else 0
+        for i in range(distinct):
+            out["attention"] += self.attention_params()
+            out["norms"] += 2 * self._norm_params(self.hidden)
+            if self.is_moe_layer(i):
+                m = self.moe
+                assert m is not None
+                out["router"] += self.hidden * m.num_experts + (m.num_experts if m.router_bias else 0)
+                out["shared_experts"] += self._moe_fixed_params() - (
+                    self.hidden * m.num_experts + (m.num_experts if m.router_bias else 0))
+                out["experts"] += m.num_experts * self.expert_params()
+            else:
+                out["dense_mlp"] += self.dense_mlp_params()
+        out["other"] = self.head_params() - out["lm_head"]
+        return out
+
     def param_bytes(self, dtype: str | None = None) -> float:
         """Bytes of all weights in ``dtype`` (default: the released dtype)."""
         return self.total_params * dtype_bytes(dtype or self.dtype)
