@@ -28,11 +28,11 @@ from trnsim.ops.gpu import GEN_KEYS, GpuChipModel, GpuParams, Param, generation
 
 CATEGORIES = ("gemm_microbench", "attention_kernel")
 FITTED_GLOBALS = ("gemm_latency_s", "attention_latency_s", "attention_tile_overhead_s", "attention_mem_eff",
-                  "fp8_dynamic_quant_latency_s")
+                  "fp8_dynamic_quant_latency_s", "roofline_overlap_p")
 ALIASES = {"blackwell-ultra": "blackwell"}
 VECTOR_EFF = 0.5  # assumed: CUDA-core efficiency of norms/elementwise (memory-bound in practice)
 START = {"gemm_latency_s": 3e-6, "attention_latency_s": 8e-6, "attention_tile_overhead_s": 4e-6,
-         "attention_mem_eff": 0.85, "fp8_dynamic_quant_latency_s": 10e-6, "gemm_eff_16": 0.75,
+         "attention_mem_eff": 0.85, "fp8_dynamic_quant_latency_s": 10e-6, "roofline_overlap_p": 4.0, "gemm_eff_16": 0.75,
          "gemm_eff_8": 0.7, "gemm_mem_eff": 0.8, "attention_eff": 0.55}
 NOTES = {
     "gemm_latency_s": "fixed per-kernel latency of a GEMM (launch, prologue/epilogue, tail)",
@@ -40,6 +40,7 @@ NOTES = {
     "attention_tile_overhead_s": "per 128-row query tile overhead; sets L_half = tau * (peak/SMs) * e_attn / (256 * (d + d_v))",
     "attention_mem_eff": "HBM efficiency of attention (decode reads the KV cache)",
     "fp8_dynamic_quant_latency_s": "fixed latency of the dynamic per-tensor input quantisation (amax + quantise) of TRT-LLM fp8 Linear",
+    "roofline_overlap_p": "imperfect compute/memory overlap near the ridge point: t = t0 + (tc^p + tm^p)^(1/p)",
     "stream_latency_s": "assumed equal to gemm_latency_s (one kernel)",
     "stream_mem_eff": "assumed equal to attention_mem_eff (a streaming kernel)",
     "vector_eff": "assumed; CUDA-core FP32 efficiency of norms/elementwise (they are memory-bound in practice)",

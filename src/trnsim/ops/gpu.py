@@ -144,6 +144,7 @@ class GpuChipModel:
         self.attn_mem_eff = g["attention_mem_eff"].value
         self.t0_stream = g["stream_latency_s"].value
         self.t0_quant = g["fp8_dynamic_quant_latency_s"].value
+        self.overlap_p = g["roofline_overlap_p"].value if "roofline_overlap_p" in g else 0.0
         self.stream_mem_eff = g["stream_mem_eff"].value
         self.vector_eff = g["vector_eff"].value
         self.bw = chip.hbm_bandwidth.si
@@ -230,7 +231,12 @@ def _result(m: GpuChipModel, op: Op, tc: float, tm: float, t0: float, e_c: float
     flops = op.flops if flops is None else flops
     byts = op.bytes if byts is None else byts
     compute_bound = tc >= tm
-    per = t0 + (tc if compute_bound else tm)
+    p = m.overlap_p
+    if p > 0 and tc > 0 and tm > 0:
+        hi, lo = (tc, tm) if compute_bound else (tm, tc)
+        per = t0 + hi * (1.0 + (lo / hi) ** p) ** (1.0 / p)
+    else:
+        per = t0 + (tc if compute_bound else tm)
     sol = max(flops / peak if peak else 0.0, byts / m.bw)
     return OpTime(seconds=per * op.count, per_call_s=per, compute_s=tc, memory_s=tm, overhead_s=t0, sol_s=sol,
                   efficiency=e_c if compute_bound else e_m, compute_efficiency=e_c, memory_efficiency=e_m,
