@@ -54,3 +54,31 @@ def test_moe_decode_weight_bytes_grow_with_batch_up_to_all_experts(batch):
     ex = lambda b: sum(o.count * o.bytes_read for o in m.ops("decode", b, 128) if o.kind == "moe_gemm")  # noqa: E731
     assert ex(batch) <= ex(batch + 1)
     assert ex(batch) <= 36 * 128 * m.expert_params() * 2 + 36 * 2 * (batch * 4) * 2880 * 2 * 2
+
+
+@given(past=st.integers(0, 300), q=st.integers(1, 300), span=st.integers(1, 200), kind=st.sampled_from(["window", "chunk", "full"]))
+def test_attention_pairs_match_brute_force(past, q, span, kind):
+    from trnsim.models import attention_pairs
+
+    brute = 0
+    for p in range(past + 1, past + q + 1):
+        if kind == "window":
+            brute += min(p, span)
+        elif kind == "chunk":
+            brute += (p - 1) % span + 1
+        else:
+            brute += p
+    window = span if kind == "window" else None
+    chunk = span if kind == "chunk" else None
+    assert attention_pairs(past, q, window, True, chunk) == brute
+
+
+@given(tp=st.sampled_from([1, 2, 4, 8]), kv=st.integers(1, 8192))
+def test_decode_bytes_per_chip_are_weights_and_kv_over_tp(tp, kv):
+    from trnsim.models import total_bytes
+
+    m = load_model("llama-3-70b")
+    per_chip = total_bytes(m.ops("decode", 1, kv, tp=tp))
+    weights = (m.total_params - m.input_embedding_params()) * 2 / tp
+    cache = m.kv_cache_bytes(kv + 1, "bf16") / tp
+    assert abs(per_chip / (weights + cache) - 1) < 0.01
