@@ -1,0 +1,40 @@
+"""Engine-level NeuronCore timing model: how long an NKI kernel takes on NeuronCore-v2/v3/v4.
+
+``simulate(trace)`` schedules a :class:`~trnsim.nki.trace.KernelTrace` on the Tensor, Vector,
+Scalar, GpSimd and Sync engines and the 16 DMA engines of one core, with the published cost
+formulas and the constants of the hardware catalog, and returns a :class:`KernelProfile`.
+"""
+
+from __future__ import annotations
+
+from trnsim.hardware.specs import NeuronCoreSpec
+from trnsim.neuroncore import engine, memory
+from trnsim.neuroncore.params import CoreParams, chip_hbm_bandwidth, params_from_spec, resolve_core
+from trnsim.neuroncore.profile import Contributor, DmaStats, KernelProfile, TimelineEvent
+from trnsim.nki.trace import KernelTrace
+
+__all__ = ["CoreParams", "Contributor", "DmaStats", "KernelProfile", "TimelineEvent", "core_params",
+           "simulate"]
+
+
+def core_params(trace: KernelTrace, core_spec: NeuronCoreSpec | str | None = None,
+                hbm_share: float | None = None) -> CoreParams:
+    """Constants for simulating ``trace``; ``hbm_share`` is the fraction of the chip's HBM
+    bandwidth this core gets (1.0 = the only active core; 1/8 when all 8 cores of a Trn2 stream)."""
+    from trnsim.errors import TrnsimError
+
+    core = resolve_core(trace.target, trace.nc_version, core_spec)
+    share = 1.0 if hbm_share is None else float(hbm_share)
+    if not 0.0 < share <= 1.0:
+        raise TrnsimError(f"hbm_share {hbm_share!r} must be in (0, 1]", "pass the fraction of chip HBM bandwidth")
+    return params_from_spec(core, chip_hbm_bandwidth(trace.target) * share)
+
+
+def simulate(trace: KernelTrace, core_spec: NeuronCoreSpec | str | None = None, *,
+             hbm_share: float | None = None) -> KernelProfile:
+    """Simulate ``trace`` on one NeuronCore (the trace's target unless ``core_spec`` is given)."""
+    from trnsim.neuroncore.profile import build
+
+    p = core_params(trace, core_spec, hbm_share)
+    raw = engine.run(trace, p)
+    return build(trace, p, raw, memory.peaks(trace, p))

@@ -1,0 +1,1 @@
+"""trnsim's own NKI kernels used for calibration and validation."""

@@ -1,0 +1,47 @@
+"""Chrome/Perfetto trace JSON: one track per engine and per DMA queue (opens in ui.perfetto.dev)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from trnsim.errors import TrnsimError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from trnsim.neuroncore.profile import KernelProfile
+
+_ORDER = {"tensor": 0, "vector": 1, "scalar": 2, "gpsimd": 3, "sync": 4}
+
+
+def events(profile: "KernelProfile") -> list[dict]:
+    """Trace events (``ph: X`` complete events, microseconds) plus track-name metadata."""
+    tracks = sorted({e.track for e in profile.events}, key=lambda t: (_ORDER.get(t, 10), t))
+    tid = {t: i + 1 for i, t in enumerate(tracks)}
+    out: list[dict] = [{"ph": "M", "pid": 1, "name": "process_name",
+                        "args": {"name": f"{profile.kernel or 'kernel'} on {profile.core} ({profile.target})"}}]
+    for t, i in tid.items():
+        out.append({"ph": "M", "pid": 1, "tid": i, "name": "thread_name", "args": {"name": t}})
+        out.append({"ph": "M", "pid": 1, "tid": i, "name": "thread_sort_index", "args": {"sort_index": i}})
+    last_end: dict[str, float] = {}
+    for e in profile.events:
+        start = max(e.start, last_end.get(e.track, 0.0))  # DMA transfers of one queue may overlap slightly
+        end = max(e.end, start)
+        last_end[e.track] = end
+        args = {"index": e.index}
+        if e.source:
+            args["source"] = f"{e.source[0]}:{e.source[1]}"
+        out.append({"ph": "X", "pid": 1, "tid": tid[e.track], "name": e.name,
+                    "ts": start * 1e6, "dur": (end - start) * 1e6, "args": args})
+    return out
+
+
+def write(profile: "KernelProfile", path: Path) -> Path:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as f:
+            json.dump({"traceEvents": events(profile), "displayTimeUnit": "ns",
+                       "otherData": profile.summary()}, f, default=str)
+    except OSError as e:
+        raise TrnsimError(f"cannot write Perfetto trace {path}: {e.strerror}", "check the path") from None
+    return path
