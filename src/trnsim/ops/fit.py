@@ -170,14 +170,14 @@ def lm_fit(space: Space, x0: np.ndarray, obs: Sequence[Obs], active: np.ndarray,
 
 
 def touched(space: Space, x: np.ndarray, obs: Sequence[Obs]) -> dict[tuple[str, str], tuple[str, ...]]:
-    """Which rows each constant influences (non-zero sensitivity)."""
+    """Which rows each constant informs: elasticity |d log(pred) / d x| >= 0.02 (x = log or logit of the constant)."""
     base = residuals(space, x, obs)
     out = {}
     for j, name in enumerate(space.names):
         xp = x.copy()
         xp[j] += 1e-3
         d = np.abs(residuals(space, xp, obs) - base)
-        out[name] = tuple(o.id for o, dd in zip(obs, d) if dd > 1e-9)
+        out[name] = tuple(o.id for o, dd in zip(obs, d) if dd >= 2e-5)
     return out
 
 
