@@ -100,7 +100,7 @@ def _continuous(cost: IterationCost, dep: Deployment, isl: int, osl: int, B: int
     n = B * L / cyc
     tp = starts * isl
     S = n * (isl + osl / 2)
-    t = (cost.linear(n + tp) + cost.overhead + cost.attn_decode(int(round(n)) if n >= 1 else (1 if n > 0 else 0), S)
+    t = (cost.linear(n + tp) + cost.overhead + cost.seq_overhead * (n + starts) + cost.attn_decode(int(round(n)) if n >= 1 else (1 if n > 0 else 0), S)
          + starts * cost.attn_prefill(isl, 0))
     rps = starts / t * _engines(dep)
     ttft = c * t

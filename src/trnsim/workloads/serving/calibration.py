@@ -22,6 +22,17 @@ FALLBACK_LINK_EFF = 0.7
 COLLECTIVE_BASE = 5e-6
 
 
+# Host-side cost per running sequence per iteration (scheduling, sampling, detokenisation, request
+# bookkeeping). GPU value fitted on the TensorRT-LLM offline rows (llm_serving_throughput, TRTLLM-*);
+# Neuron assumed equal.
+SEQ_OVERHEAD_GPU = 5e-6  # fitted: 0 -> 19.8%, 5us -> 16.9%, 10us -> 17.4% median |err| on TRTLLM-*
+SEQ_OVERHEAD_NEURON = 0.0
+
+
+def sequence_overhead(chip: Any) -> float:
+    return SEQ_OVERHEAD_GPU if getattr(chip, "family", "gpu") == "gpu" else SEQ_OVERHEAD_NEURON
+
+
 def iteration_overhead(chip: Any, model: Any, dep: Any) -> float:
     """Fixed seconds per engine iteration for this platform."""
     if getattr(chip, "family", "gpu") == "gpu":
@@ -31,3 +42,17 @@ def iteration_overhead(chip: Any, model: Any, dep: Any) -> float:
 # Fraction of the link rate a KV-cache transfer between disaggregated pools achieves (assumed; NIXL/
 # Neuron DMA transfers of large contiguous blocks).
 KV_TRANSFER_EFF = 0.7
+
+# ---------------------------------------------------------------- deployment conventions of benchmark rows
+# Engine limits of the TensorRT-LLM throughput benchmarks (trtllm-bench tunes them per run; assumed).
+TRTLLM_MAX_BATCH = 2048
+TRTLLM_MAX_TOKENS = 8192
+# Share of HBM the engine gives to weights + KV (kv_cache_free_mem_fraction 0.90-0.95 of what is free
+# after weights and activations; assumed).
+KV_MEM_FRACTION = 0.9
+# MLPerf closed submissions quantise: Hopper FP8, Blackwell FP4 (NVIDIA's v4.1/v5.0 notes; assumed rule).
+MLPERF_DTYPE = {"hopper": "fp8", "blackwell": "fp4", "ampere": "bf16"}
+# A replica gets the smallest power-of-two TP whose weights take at most this share of HBM (assumed).
+WEIGHT_SHARE = 0.6
+# p99 over mean of TTFT/TPOT under MLPerf server load (assumed; Poisson arrivals, mixed prefill steps).
+P99_OVER_MEAN = 1.3

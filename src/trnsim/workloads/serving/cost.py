@@ -116,9 +116,11 @@ class IterationCost:
         self._op_time = op_time or _default_op_time()
         self._collective = collective or _default_collective(system, chip, self.tp, dep)
         self.overhead = cal.iteration_overhead(chip, model, dep) if overhead is None else overhead
+        self.seq_overhead = cal.sequence_overhead(chip) if overhead is None else 0.0
         self.sources: set[str] = set()
         self._linear = _Grid1D(self._linear_exact)
         self._comm = _Grid1D(self._comm_exact)
+        self._lincomm = _Grid1D(lambda t: self._linear_exact(t) + self._comm_exact(t))
         self._dec: dict[int, tuple[float, float, float, float]] = {}
         self._pre: dict[tuple[int, int], float] = {}
         self._layer_groups = self._attention_layer_groups()
@@ -231,7 +233,8 @@ class IterationCost:
 
     # ------------------------------------------------------------------ public
     def linear(self, tokens: float) -> float:
-        return self._linear(tokens) + self._comm(tokens)
+        """Non-attention ops plus communication for ``tokens`` tokens (memoised, interpolated)."""
+        return self._lincomm(tokens)
 
     def iteration(self, prefill: list[tuple[int, int]] | tuple = (), n_decode: int = 0,
                   kv_decode: float = 0.0) -> float:
@@ -240,7 +243,8 @@ class IterationCost:
         tokens = n_decode + sum(q for q, _ in prefill)
         if tokens <= 0:
             return 0.0
-        t = self.linear(tokens) + self.overhead + self.attn_decode(n_decode, kv_decode)
+        t = (self.linear(tokens) + self.overhead + self.seq_overhead * (n_decode + len(prefill))
+             + self.attn_decode(n_decode, kv_decode))
         for q, c in prefill:
             t += self.attn_prefill(q, c)
         return t
@@ -249,7 +253,7 @@ class IterationCost:
         """(a, b): a pure-decode iteration of ``n`` sequences takes ``a + b*S`` seconds for ``S`` near
         ``kv_total`` (exact for full-attention models; window layers linearised at ``kv_total``)."""
         a_f, b_f, cap, bw = self._decode_coeffs(n)
-        a = self.linear(n) + self.overhead + a_f
+        a = self.linear(n) + self.overhead + self.seq_overhead * n + a_f
         b = b_f
         if bw:
             if kv_total < n * cap:
@@ -262,7 +266,8 @@ class IterationCost:
                   kv_decode: float = 0.0) -> CostBreakdown:
         tokens = n_decode + sum(q for q, _ in prefill)
         attn = self.attn_decode(n_decode, kv_decode) + sum(self.attn_prefill(q, c) for q, c in prefill)
-        return CostBreakdown(self._linear(tokens), self._comm(tokens), attn, self.overhead if tokens else 0.0)
+        ovh = self.overhead + self.seq_overhead * (n_decode + len(prefill)) if tokens else 0.0
+        return CostBreakdown(self._linear(tokens), self._comm(tokens), attn, ovh)
 
     def prefill_time(self, isl: int, batch: int = 1, chunk: int | None = None) -> float:
         """Time to prefill ``batch`` prompts of ``isl`` tokens with no decode traffic (chunked by ``chunk``)."""
@@ -280,7 +285,7 @@ class IterationCost:
 
     @property
     def evaluations(self) -> int:
-        return len(self._linear.cache) + len(self._comm.cache) + len(self._dec) + len(self._pre)
+        return len(self._lincomm.cache) + len(self._dec) + len(self._pre)
 
 
 # ---------------------------------------------------------------------- the layers below

@@ -240,6 +240,8 @@ class Replica:
         if self.n == 0 or k <= 0:
             return 0
         B = self.B
+        if k == 1:
+            return self.phase[(1 - K0) % B]
         full, rem = divmod(k, B)
         tot = self.n * full
         ph = self.phase
