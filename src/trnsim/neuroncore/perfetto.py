@@ -14,15 +14,15 @@ if TYPE_CHECKING:  # pragma: no cover
 _ORDER = {"tensor": 0, "vector": 1, "scalar": 2, "gpsimd": 3, "sync": 4}
 
 
-def events(profile: "KernelProfile") -> list[dict]:
+def events(profile: "KernelProfile", pid: int = 1) -> list[dict]:
     """Trace events (``ph: X`` complete events, microseconds) plus track-name metadata."""
     tracks = sorted({e.track for e in profile.events}, key=lambda t: (_ORDER.get(t, 10), t))
     tid = {t: i + 1 for i, t in enumerate(tracks)}
-    out: list[dict] = [{"ph": "M", "pid": 1, "name": "process_name",
+    out: list[dict] = [{"ph": "M", "pid": pid, "name": "process_name",
                         "args": {"name": f"{profile.kernel or 'kernel'} on {profile.core} ({profile.target})"}}]
     for t, i in tid.items():
-        out.append({"ph": "M", "pid": 1, "tid": i, "name": "thread_name", "args": {"name": t}})
-        out.append({"ph": "M", "pid": 1, "tid": i, "name": "thread_sort_index", "args": {"sort_index": i}})
+        out.append({"ph": "M", "pid": pid, "tid": i, "name": "thread_name", "args": {"name": t}})
+        out.append({"ph": "M", "pid": pid, "tid": i, "name": "thread_sort_index", "args": {"sort_index": i}})
     last_end: dict[str, float] = {}
     for e in profile.events:
         start = max(e.start, last_end.get(e.track, 0.0))  # DMA transfers of one queue may overlap slightly
@@ -31,17 +31,22 @@ def events(profile: "KernelProfile") -> list[dict]:
         args = {"index": e.index}
         if e.source:
             args["source"] = f"{e.source[0]}:{e.source[1]}"
-        out.append({"ph": "X", "pid": 1, "tid": tid[e.track], "name": e.name,
+        out.append({"ph": "X", "pid": pid, "tid": tid[e.track], "name": e.name,
                     "ts": start * 1e6, "dur": (end - start) * 1e6, "args": args})
     return out
 
 
-def write(profile: "KernelProfile", path: Path) -> Path:
+def write(profile: "KernelProfile | list[KernelProfile]", path: Path) -> Path:
+    """Write one profile (or several, one Perfetto process each) to ``path``."""
+    profs = profile if isinstance(profile, list) else [profile]
+    evs: list[dict] = []
+    for i, p in enumerate(profs):
+        evs.extend(events(p, pid=i + 1))
+    other = profs[0].summary() if len(profs) == 1 else {"kernels": [p.summary() for p in profs]}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8") as f:
-            json.dump({"traceEvents": events(profile), "displayTimeUnit": "ns",
-                       "otherData": profile.summary()}, f, default=str)
+            json.dump({"traceEvents": evs, "displayTimeUnit": "ns", "otherData": other}, f, default=str)
     except OSError as e:
         raise TrnsimError(f"cannot write Perfetto trace {path}: {e.strerror}", "check the path") from None
     return path
