@@ -6,6 +6,7 @@ timing-only runs) and appends an :class:`~trnsim.nki.trace.Instruction` to the r
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import inspect
 import os
@@ -78,6 +79,7 @@ class KernelRun:
     psum_capacity: int = 0
     timing_only: bool = False
     grid: tuple[int, ...] = ()
+    returned: Any = None  # what the kernel call handed back to its caller (zeros placeholders in timing-only runs)
 
     @property
     def output_list(self) -> list[Any]:
@@ -268,7 +270,8 @@ def execute(fn: Callable, args: tuple, kwargs: dict, target: str | None = None, 
         else:
             ret = fn(*wargs, **wkw)
         del wargs, wkw
-        outputs = _convert_outputs(ret, ctx.timing_only, placeholders)
+        outputs = _convert_outputs(ret, ctx.timing_only, False)
+        returned = _convert_outputs(ret, ctx.timing_only, True) if (placeholders and ctx.timing_only) else outputs
         del ret
     finally:
         _STACK.pop()
@@ -281,6 +284,7 @@ def execute(fn: Callable, args: tuple, kwargs: dict, target: str | None = None, 
                     sbuf_capacity=mem.sbuf.capacity, psum_capacity=mem.psum.capacity,
                     timing_only=ctx.timing_only, grid=ctx.grid)
     run.trace.kernel = name
+    run.returned = returned
     for rec in _RECORDERS:
         rec.append(run)
     _LAST[:] = [run]
@@ -331,7 +335,7 @@ class Kernel:
         if _STACK:
             return self.func(*args, **kwargs)
         run = execute(self.func, args, kwargs, grid=self.grid or None, placeholders=True)
-        return run.outputs
+        return run.returned
 
     def __repr__(self) -> str:
         return f"<nki kernel {self.__name__}>"
@@ -349,7 +353,7 @@ def simulate(kernel: Any) -> Callable:
     k = kernel if isinstance(kernel, Kernel) else Kernel(kernel)
 
     def _run(*args: Any, **kwargs: Any) -> Any:
-        return execute(k.func, args, kwargs, grid=k.grid or None, placeholders=True).outputs
+        return execute(k.func, args, kwargs, grid=k.grid or None, placeholders=True).returned
 
     return _run
 
@@ -360,6 +364,31 @@ def simulate_kernel(kernel: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 # ---------------------------------------------------------------------- run_file
+@contextlib.contextmanager
+def _numeric_checks_disabled(active: bool):
+    """Timing-only script runs return zero placeholders, so the script's own NumPy checks are switched off."""
+    if not active:
+        yield
+        return
+    import numpy.testing as npt
+
+    names = ("assert_allclose", "assert_array_equal", "assert_array_almost_equal", "assert_almost_equal",
+             "assert_equal")
+    saved_t = {n: getattr(npt, n) for n in names}
+    saved_np = {n: getattr(np, n) for n in ("allclose", "array_equal")}
+    for n in names:
+        setattr(npt, n, lambda *a, **k: None)
+    np.allclose = lambda *a, **k: True  # type: ignore[assignment]
+    np.array_equal = lambda *a, **k: True  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for n, f in saved_t.items():
+            setattr(npt, n, f)
+        for n, f in saved_np.items():
+            setattr(np, n, f)
+
+
 class ScriptCheckFailed(TrnsimError):
     """The kernel script's own correctness check failed."""
 
@@ -380,7 +409,7 @@ def run_file(path: str, target: str = "trn2", timing_only: bool = False, strict_
     sys.argv = [path] + list(argv or [])
     sys.path.insert(0, os.path.dirname(path))
     try:
-        with installed():
+        with installed(), _numeric_checks_disabled(timing_only):
             try:
                 runpy.run_path(path, run_name="__main__")
             except AssertionError as e:

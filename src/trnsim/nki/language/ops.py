@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins as _b
 from typing import Any
 
 import numpy as np
@@ -114,10 +115,10 @@ def _out_dtype(dtype: Any, *xs: Any) -> Any:
     names = {_dt.name(t.dtype) for t in tiles}
     if len(names) == 1:
         d = tiles[0].dtype
-        if _dt.is_int(d) and any(isinstance(x, float) for x in xs):
+        if _dt.is_int(d) and _b.any(isinstance(x, float) for x in xs):
             return np.float32
         return d
-    return np.float32 if any(not _dt.is_int(t.dtype) for t in tiles) else np.int32
+    return np.float32 if _b.any(not _dt.is_int(t.dtype) for t in tiles) else np.int32
 
 
 def _bcast_free(x: NkiTensor, shape: tuple[int, ...]) -> NkiTensor:
@@ -149,7 +150,7 @@ def _binary(opn: str, x: Any, y: Any, dtype: Any) -> Any:
             out = _new(y.shape, od)
             _isa.tensor_scalar(dst=out, data=y, op0=opn, operand0=x, reverse0=True)
             return out
-        nd = max(x.ndim, y.ndim)
+        nd = _b.max(x.ndim, y.ndim)
         xs = tuple(x.shape) + (1,) * (nd - x.ndim)
         ys = tuple(y.shape) + (1,) * (nd - y.ndim)
         try:
