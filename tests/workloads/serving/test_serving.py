@@ -1,0 +1,227 @@
+"""Serving simulator: invariants, exact single-request timing, KV preemption, prefix caching,
+disaggregation, event-vs-analytic agreement, trace-file errors, validation medians."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+
+import pytest
+
+from trnsim.errors import TrnsimError
+from trnsim.hardware import load_system
+from trnsim.models import load_model
+from trnsim.workloads.serving import (
+    SLO, Deployment, IterationCost, Workload, analytic_serving, read_trace, simulate_serving,
+)
+
+MODEL = "llama-3.1-8b"
+SYSTEM = "trn2.48xlarge"
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return load_model(MODEL)
+
+
+@pytest.fixture(scope="module")
+def system():
+    return load_system(SYSTEM)
+
+
+def _cost(spec, system, dep):
+    return IterationCost(spec, system.chip_, dep, system=system)
+
+
+def test_single_request_ttft_is_queue_plus_prefill(spec, system):
+    dep = Deployment(replicas=1, tp=4, max_batched_tokens=8192)
+    cost = _cost(spec, system, dep)
+    wl = Workload("trace", num_requests=1, trace=((0.5, 1000, 10, -1, 0),))
+    r = simulate_serving(spec, system, dep, wl, cost=cost)
+    pr = r.per_request
+    assert pr["queue"][0] == 0.0
+    assert pr["ttft"][0] == pytest.approx(cost.iteration([(1000, 0)]), rel=1e-12)
+    # then 9 decode steps whose KV grows from 1001 to 1009 tokens
+    dec = sum(cost.iteration((), 1, 1001 + j) for j in range(9))
+    assert pr["e2e"][0] == pytest.approx(pr["ttft"][0] + dec, rel=1e-9)
+
+
+def test_chunked_prefill_and_queueing_are_exact(spec, system):
+    dep = Deployment(replicas=1, tp=4, max_batched_tokens=256, max_batch=1)
+    cost = _cost(spec, system, dep)
+    wl = Workload("trace", num_requests=2, trace=((0.0, 600, 4, -1, 0), (0.0, 300, 4, -1, 0)))
+    r = simulate_serving(spec, system, dep, wl, cost=cost)
+    pr = r.per_request
+    chunks = cost.iteration([(256, 0)]) + cost.iteration([(256, 256)]) + cost.iteration([(88, 512)])
+    assert pr["ttft"][0] == pytest.approx(chunks, rel=1e-12)
+    # max_batch=1: the second request waits for the first to finish, then prefills in two chunks
+    assert pr["queue"][1] == pytest.approx(pr["e2e"][0], rel=1e-12)
+    second = cost.iteration([(256, 0)]) + cost.iteration([(44, 256)])
+    assert pr["ttft"][1] == pytest.approx(pr["e2e"][0] + second, rel=1e-12)
+
+
+def test_littles_law_on_decode_occupancy(spec, system):
+    """Time-averaged decode batch (from the engine's own batches) = throughput x mean decode residence."""
+    dep = Deployment(replicas=2, tp=4)
+    wl = Workload.poisson(qps=30, isl="lognormal:800:0.6", osl="uniform:50:400", num_requests=1500, seed=3)
+    r = simulate_serving(spec, system, dep, wl, trace=True)
+    assert r.completed == 1500 and r.preemptions == 0
+    occupancy = sum(n * dur for _name, _t0, dur, _k, n, _pt, _ps in r.batches)  # seq-seconds in decode
+    pr = r.per_request
+    residence = float(sum(pr["e2e"] - pr["ttft"]))
+    assert occupancy == pytest.approx(residence, rel=1e-6)
+    # and L = lambda W for the whole system over the run
+    L = float(sum(pr["e2e"])) / r.duration
+    assert L == pytest.approx(r.requests_per_s * float(pr["e2e"].mean()), rel=1e-9)
+
+
+def test_kv_preemption_when_cache_is_full(spec, system):
+    small = Deployment(replicas=1, tp=4, kv_capacity_tokens=6000, block_size=16, max_batch=64)
+    wl = Workload.offline(isl=500, osl=400, num_requests=40, seed=0)
+    r = simulate_serving(spec, system, small, wl)
+    assert r.completed == 40
+    assert r.preemptions > 0
+    assert r.kv_utilisation["max"] <= 1.0 + 1e-9
+    # recompute: more prompt tokens computed than the prompts hold
+    assert r.prefill_tokens > 40 * 500
+    big = simulate_serving(spec, system, small.with_(kv_capacity_tokens=None), wl)
+    assert big.preemptions == 0 and big.prefill_tokens == 40 * 500
+
+
+def test_prefix_caching_reduces_prefill_tokens(spec, system):
+    wl = Workload.poisson(qps=20, isl=200, osl=32, num_requests=400, seed=1, prefix_groups=4, prefix_len=1024)
+    on = simulate_serving(spec, system, Deployment(replicas=2, tp=4, router="prefix_affinity"), wl)
+    off = simulate_serving(spec, system, Deployment(replicas=2, tp=4, prefix_caching=False), wl)
+    assert off.cached_prompt_tokens == 0
+    assert off.prefill_tokens == sum(int(x) for x in off.per_request["isl"])
+    assert on.cached_prompt_tokens > 0.8 * 400 * 1024
+    assert on.prefill_tokens + on.cached_prompt_tokens == off.prefill_tokens
+    assert on.ttft["mean"] < off.ttft["mean"]
+
+
+def test_disaggregated_vs_colocated(spec, system):
+    """Same chips: separate prefill pool removes prefill from decode iterations (tail ITL drops),
+    KV moves over the fabric, and every request still completes."""
+    wl = Workload.poisson(qps=6, isl=6000, osl=200, num_requests=300, seed=2)
+    colo = simulate_serving(spec, system, Deployment(replicas=4, tp=4), wl)
+    dis = simulate_serving(spec, system, Deployment(replicas=2, tp=4, disaggregated=True, prefill_replicas=2), wl)
+    assert colo.completed == dis.completed == 300
+    assert colo.chips == dis.chips == 16
+    assert dis.kv_transfer_s > 0 and colo.kv_transfer_s == 0
+    assert dis.itl["max"] < 0.5 * colo.itl["max"]  # no decode step waits behind a 6000-token prefill
+    assert dis.tpot["p99"] < colo.tpot["p99"]
+    assert dis.ttft["mean"] > dis.per_request["ttft"].min()  # includes the prefill pool's queueing
+
+
+@pytest.mark.parametrize("batch,isl,osl", [(8, 512, 256), (32, 2000, 128)])
+def test_event_and_analytic_agree(spec, system, batch, isl, osl):
+    """Closed loop at concurrency B on one replica vs the analytic steady state at batch B: throughput within
+    10%, TPOT within 20% (the analytic path spreads prefills evenly over iterations; a closed loop started
+    all at once keeps the requests in step, so prefills come in bursts that the decoding requests skip)."""
+    dep = Deployment(replicas=1, tp=4, max_batch=batch)
+    cost = _cost(spec, system, dep)
+    ev = simulate_serving(spec, system, dep, Workload.closed_loop(batch, isl, osl, num_requests=batch * 30),
+                          cost=cost)
+    an = analytic_serving(spec, system, dep, isl=isl, osl=osl, batch=batch, cost=cost)
+    assert ev.output_tokens_per_s == pytest.approx(an.output_tokens_per_s, rel=0.10)
+    assert ev.tpot["mean"] == pytest.approx(an.tpot_s, rel=0.20)
+
+
+def test_seeded_and_reproducible(spec, system):
+    wl = Workload.gamma(qps=15, cv=3.0, isl="lognormal:500:1", osl="lognormal:100:1", num_requests=300, seed=9)
+    a = simulate_serving(spec, system, Deployment(replicas=2, tp=4), wl)
+    b = simulate_serving(spec, system, Deployment(replicas=2, tp=4), wl)
+    assert a.to_dict()["ttft_s"] == b.to_dict()["ttft_s"]
+    c = simulate_serving(spec, system, Deployment(replicas=2, tp=4), Workload(**{**wl.__dict__, "seed": 10}))
+    assert c.ttft["mean"] != a.ttft["mean"]
+
+
+def test_goodput_under_slo(spec, system):
+    wl = Workload.poisson(qps=40, isl=2000, osl=100, num_requests=400, seed=4)
+    r = simulate_serving(spec, system, Deployment(replicas=1, tp=4), wl, slo=SLO(ttft=0.2, tpot=0.05))
+    gp, frac = r.goodput(SLO(ttft=0.2, tpot=0.05))
+    assert gp == pytest.approx(r.goodput_requests_per_s)
+    assert 0.0 <= frac <= 1.0 and r.goodput_requests_per_s <= r.requests_per_s
+    strict, _ = r.goodput(SLO(ttft=1e-6))
+    assert strict == 0.0
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("time,input_len\n0,5\n", "no output length column"),
+    ("arrival,isl,osl\n0,10,5\nabc,10,5\n", ":3: arrival/lengths must be numbers"),
+    ("arrival,isl,osl\n1,10,5\n0.5,10,5\n", ":3: arrival times must not decrease"),
+    ("arrival,isl,osl\n0,0,5\n", ":2: input and output lengths must be >= 1"),
+    ("arrival,isl,osl\n-1,10,5\n", ":2: arrival time"),
+])
+def test_trace_errors_are_one_line(tmp_path, text, needle):
+    p = tmp_path / "t.csv"
+    p.write_text(text)
+    with pytest.raises(TrnsimError) as e:
+        read_trace(p)
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_trace_jsonl_and_bad_json(tmp_path):
+    p = tmp_path / "t.jsonl"
+    p.write_text(json.dumps({"timestamp": 0.1, "input_tokens": 10, "output_tokens": 3}) + "\n"
+                 + json.dumps({"timestamp": 0.2, "input_tokens": 20, "output_tokens": 4, "prefix_group": 1,
+                               "prefix_len": 8}) + "\n")
+    assert read_trace(p) == [(0.1, 10, 3, -1, 0), (0.2, 20, 4, 1, 8)]
+    p.write_text('{"timestamp": 0.1, "input_tokens": 10\n')
+    with pytest.raises(TrnsimError, match=r"t.jsonl:1: invalid JSON"):
+        read_trace(p)
+    with pytest.raises(TrnsimError, match="not found"):
+        read_trace(tmp_path / "missing.csv")
+
+
+def test_request_too_long_for_kv_is_a_user_error(spec, system):
+    dep = Deployment(replicas=1, tp=4, kv_capacity_tokens=1000)
+    with pytest.raises(TrnsimError, match="KV tokens"):
+        simulate_serving(spec, system, dep, Workload.offline(isl=900, osl=200, num_requests=2))
+
+
+def test_weights_not_fitting_is_a_user_error(system):
+    with pytest.raises(TrnsimError, match="weights need"):
+        simulate_serving("llama-3.1-405b", system, Deployment(tp=1), Workload.offline(num_requests=1))
+
+
+def test_cli_serve_json_and_outputs(cli, tmp_path):
+    out, trace = tmp_path / "r.csv", tmp_path / "p.json"
+    code, stdout, err = cli("serve", "--model", MODEL, "--system", SYSTEM, "--tp", "16", "--qps", "5",
+                            "--isl", "512", "--osl", "64", "--requests", "50", "--json", "--out", str(out),
+                            "--perfetto", str(trace))
+    assert code == 0, err
+    d = json.loads(stdout)
+    assert d["completed"] == 50 and d["chips"] == 16  # 4 replicas x TP16 NeuronCores (4 chips)
+    assert out.read_text().count("\n") == 51
+    assert json.loads(trace.read_text())["traceEvents"]
+
+
+def test_cli_serve_bad_trace_is_one_line(cli, tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_text("arrival,isl\n0,10\n")
+    code, _out, err = cli("serve", "--model", MODEL, "--system", SYSTEM, "--trace", str(p))
+    assert code == 2 and err.count("\n") == 1 and "no output length column" in err
+
+
+def test_validation_medians():
+    """Median |error| per category, computed from the predictors over the dev rows (not hard-coded).
+    Bounds are regression guards at the level reached; the target is 15%."""
+    from trnsim.validate.registry import predict
+    from trnsim.validate.rows import load_rows
+
+    errs: dict[str, list[float]] = {}
+    for row in load_rows().rows:
+        if row.category not in ("aws_neuron_inference", "mlperf_inference", "llm_serving_throughput"):
+            continue
+        o = predict(row)
+        if o.prediction is not None and o.predictor == "serving-analytic":
+            errs.setdefault(row.category, []).append(abs(o.prediction.value / row.value - 1))
+    med = {k: statistics.median(v) for k, v in errs.items()}
+    assert set(med) == {"aws_neuron_inference", "mlperf_inference", "llm_serving_throughput"}
+    assert len(errs["llm_serving_throughput"]) == 101
+    assert med["llm_serving_throughput"] <= 0.20
+    assert med["mlperf_inference"] <= 0.35
+    assert med["aws_neuron_inference"] <= 0.60
+    assert all(math.isfinite(x) for v in errs.values() for x in v)
