@@ -194,14 +194,15 @@ def mlperf(row: GroundTruthRow) -> Prediction:
             raise NotSupported("server row without latency constraints")
         r = max_batch_under(model, system or chip, dep, isl=isl, osl=osl,
                             tpot=tpot_lim / 1e3 / cal.P99_OVER_MEAN if tpot_lim else None,
-                            ttft=ttft_lim / 1e3 / cal.P99_OVER_MEAN if ttft_lim else None, cost=cost)
+                            ttft=ttft_lim / 1e3 / cal.TTFT_P99_ITERATIONS if ttft_lim else None, cost=cost)
         note += f", batch {r.batch} meets p99 TTFT<={ttft_lim} ms TPOT<={tpot_lim} ms"
     if row.metric.startswith("output_tokens_per_s"):
         return Prediction(r.output_tokens_per_s, f"serving analytic ({scen or 'offline'})", note)
     if row.metric == "TPOT_p99":
         return Prediction(_to_unit(r.tpot_s * cal.P99_OVER_MEAN, row.unit), "serving analytic (TPOT x p99 factor)", note)
     if row.metric == "TTFT_p99":
-        return Prediction(_to_unit(r.ttft_s * cal.P99_OVER_MEAN, row.unit), "serving analytic (TTFT x p99 factor)", note)
+        return Prediction(_to_unit(r.ttft_s * cal.TTFT_P99_ITERATIONS, row.unit),
+                          "serving analytic (p99 TTFT = k iterations at the operating point)", note)
     raise NotSupported(f"metric {row.metric!r}")
 
 
