@@ -99,6 +99,10 @@ class ServingResult:
         return (n / self.duration if self.duration > 0 else 0.0), (n / len(ok) if len(ok) else 0.0)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-safe dict (NaN -> None)."""
+        return _clean(self._dict())
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "model": self.model, "system": self.system, "deployment": self.deployment, "workload": self.workload,
             "method": self.method, "chips": self.chips, "num_requests": self.num_requests,
@@ -181,6 +185,18 @@ class ServingResult:
             Path(path).write_text(json.dumps({"traceEvents": events, "displayTimeUnit": "ms"}))
         except OSError as e:
             raise TrnsimError(f"{path}: cannot write ({e.strerror})", "check the directory") from None
+
+
+def _clean(o: Any) -> Any:
+    if isinstance(o, dict):
+        return {k: _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if isinstance(o, (float, np.floating)):
+        return float(o) if math.isfinite(o) else None
+    if isinstance(o, np.integer):
+        return int(o)
+    return o
 
 
 def _fmt(v: Any) -> str:
