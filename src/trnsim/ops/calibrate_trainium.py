@@ -50,6 +50,13 @@ GEMM_K = [128, 512, 2048, 8192, 32768]
 ATTN_Q = [1, 16, 128, 512, 2048, 8192, 32768]
 ATTN_KV = [128, 512, 2048, 8192, 32768, 131072]
 STREAM_BYTES = [4096, 65536, 1 << 20, 16 << 20, 256 << 20, 4 << 30]
+# the timing model traces every instruction: its grid stops at sizes where utilisation has saturated
+# (the table is clamped beyond its edges)
+NC_GEMM_M = [1, 8, 32, 128, 512, 2048, 8192]
+NC_GEMM_N = [128, 512, 2048, 8192]
+NC_GEMM_K = [128, 512, 2048, 8192]
+NC_ATTN_Q = [1, 16, 128, 512, 2048, 8192]
+NC_ATTN_KV = [128, 512, 2048, 8192, 32768]
 ATTN_CANON = {"q_heads": 32, "kv_heads": 8, "head_dim": 128}   # per-chip batch chosen to fill the cores
 
 _BYTES = {"bf16": 2.0, "fp16": 2.0, "tf32": 4.0, "fp32": 4.0, "fp8": 1.0, "mxfp8": 8.25 / 8, "mxfp4": 4.25 / 8}
@@ -226,28 +233,34 @@ def gemm_dtypes(chip: ChipSpec) -> list[str]:
     return [d for d in ("bf16", "fp8", "mxfp8", "fp32") if d in chip.peak_flops]
 
 
-def build_tables(chip: ChipSpec, gemm_t: Callable, attn_t: Callable, stream_t: Callable) -> dict:
+def build_tables(chip: ChipSpec, gemm_t: Callable, attn_t: Callable, stream_t: Callable, *,
+                 gm: Sequence[int] = GEMM_M, gn: Sequence[int] = GEMM_N, gk: Sequence[int] = GEMM_K,
+                 aq: Sequence[int] = ATTN_Q, akv: Sequence[int] = ATTN_KV, progress: bool = False) -> dict:
     tables: dict = {"gemm": {}, "attention": {}, "stream": {}}
     for dt in gemm_dtypes(chip):
         b = _BYTES[dt]
         ob = 4.0 if dt == "fp32" else 2.0
         util = []
-        for m in GEMM_M:
+        for m in gm:
+            if progress:
+                print(f"  {chip.name} gemm {dt} m={m}", file=sys.stderr, flush=True)
             plane = []
-            for n in GEMM_N:
+            for n in gn:
                 row = []
-                for k in GEMM_K:
+                for k in gk:
                     t = gemm_t(m, n, k, dt)
                     sol = _sol(chip, 2.0 * m * n * k, (m * k + k * n) * b + m * n * ob, dt)
                     row.append(min(1.0, sol / t))
                 plane.append(row)
             util.append(plane)
-        tables["gemm"][dt] = {"m": GEMM_M, "n": GEMM_N, "k": GEMM_K, "util": util}
+        tables["gemm"][dt] = {"m": list(gm), "n": list(gn), "k": list(gk), "util": util}
     hq, hk, d = ATTN_CANON["q_heads"], ATTN_CANON["kv_heads"], ATTN_CANON["head_dim"]
     util = []
-    for q in ATTN_Q:
+    for q in aq:
+        if progress:
+            print(f"  {chip.name} attention q={q}", file=sys.stderr, flush=True)
         row = []
-        for kv in ATTN_KV:
+        for kv in akv:
             kvx = max(kv, q)
             batch = max(1, math.ceil(chip.cores / hk))
             t = attn_t(batch, q, kvx, hq, hk, d, "bf16")
@@ -256,7 +269,7 @@ def build_tables(chip: ChipSpec, gemm_t: Callable, attn_t: Callable, stream_t: C
                                          "head_dim": d, "causal": int(q > 1)}, "bf16")
             row.append(min(1.0, _sol(chip, f, byts, "bf16") / t))
         util.append(row)
-    tables["attention"]["bf16"] = {"q_len": ATTN_Q, "kv_len": ATTN_KV, "util": util}
+    tables["attention"]["bf16"] = {"q_len": list(aq), "kv_len": list(akv), "util": util}
     tables["stream"] = {"bytes": STREAM_BYTES,
                         "util": [min(1.0, (nb / chip.hbm_bandwidth.si) / stream_t(nb)) for nb in STREAM_BYTES]}
     return tables
@@ -267,6 +280,19 @@ def analytic_tables(chip: ChipSpec) -> dict:
     return build_tables(chip, lambda m, n, k, dt: gemm_time_analytic(cm, m, n, k, dt),
                         lambda *a: attention_time_analytic(cm, *a),
                         lambda nb: stream_time_analytic(cm, nb))
+
+
+def summary_line(name: str, t: dict) -> str:
+    from trnsim.ops.trainium import Grid
+
+    g = t["gemm"]["bf16"]
+    gg = Grid([g["m"], g["n"], g["k"]], g["util"])
+    a = t["attention"]["bf16"]
+    ag = Grid([a["q_len"], a["kv_len"]], a["util"])
+    sg = Grid([t["stream"]["bytes"]], t["stream"]["util"])
+    return (f"{name:12s} util: gemm bf16 8192^3 {gg(8192, 8192, 8192):.3f}, m=1 n=k=8192 {gg(1, 8192, 8192):.3f}, "
+            f"2048x2048x512 {gg(2048, 2048, 512):.3f} | attention prefill 8192 {ag(8192, 8192):.3f}, "
+            f"decode kv 8192 {ag(1, 8192):.3f} | stream 256 MiB {sg(256 << 20):.3f}")
 
 
 def reference_chip(chip: ChipSpec) -> ChipSpec | None:
@@ -293,7 +319,8 @@ def neuroncore_tables(chip: ChipSpec) -> dict:
 
     return build_tables(chip, lambda m, n, k, dt: nc_kernels.gemm_time(chip, m, n, k, dt),
                         lambda *a: nc_kernels.attention_time(chip, *a),
-                        lambda nb: nc_kernels.stream_time(chip, nb))
+                        lambda nb: nc_kernels.stream_time(chip, nb),
+                        gm=NC_GEMM_M, gn=NC_GEMM_N, gk=NC_GEMM_K, aq=NC_ATTN_Q, akv=NC_ATTN_KV, progress=True)
 
 
 def aws_chips() -> list[ChipSpec]:
@@ -385,13 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             t = analytic_tables(chip) if a.method == "analytic" else neuroncore_tables(chip)
         per_chip[chip.name] = t
-        g = t["gemm"]["bf16"]["util"]
-        print(f"{chip.name:12s} gemm bf16 util: 8192^3 {g[GEMM_M.index(8192)][GEMM_N.index(8192)][GEMM_K.index(8192)]:.3f}"
-              f"  m=1 n=k=8192 {g[0][GEMM_N.index(8192)][GEMM_K.index(8192)]:.3f}"
-              f"  2048x2048x512 {g[GEMM_M.index(2048)][GEMM_N.index(2048)][GEMM_K.index(512)]:.3f}"
-              f" | attention prefill 8192 {t['attention']['bf16']['util'][ATTN_Q.index(8192)][ATTN_KV.index(8192)]:.3f}"
-              f" decode kv 8192 {t['attention']['bf16']['util'][0][ATTN_KV.index(8192)]:.3f}"
-              f" | stream 256MiB {t['stream']['util'][4]:.3f}")
+        print(summary_line(chip.name, t))
     if a.write or a.out:
         cmd = "python -m trnsim.ops.calibrate_trainium" + (" --method neuroncore" if a.method == "neuroncore" else "") + " --write"
         target = Path(a.out) if a.out else data_path()

@@ -18,6 +18,7 @@ Kernels (written with the NKI API, so they also run numerically on small shapes;
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any, Callable
 
 import numpy as np
@@ -63,10 +64,13 @@ def gemm_kernel(lhsT, rhs, rhs_resident: bool = True, double_row: bool = False):
         else:
             nisa.nc_matmul(dst=acc, stationary=stat, moving=mov)
 
+    live: deque = deque(maxlen=2)  # keep the last tiles' PSUM/SBUF buffers so the next get new addresses
+
     def finish(acc, m, n):
         res = nl.ndarray((TM, TN), dtype=out_dt, buffer=nl.sbuf)
         nisa.tensor_copy(dst=res, src=acc)
         nisa.dma_copy(dst=out[m * TM:(m + 1) * TM, n * TN:(n + 1) * TN], src=res)
+        live.append((acc, res))
 
     # double-buffered streaming operand: all K tiles of one row/column block, one DMA per K tile, all
     # independent so they spread over the DMA queues; a fresh PSUM accumulator per output tile
@@ -107,75 +111,102 @@ def gemm_kernel(lhsT, rhs, rhs_resident: bool = True, double_row: bool = False):
     return out
 
 
-def flash_attention_kernel(qT, kT, v, causal: bool = True):
-    """qT [d, Q] (queries are the last Q positions), kT [d, S], v [S, d] -> out [Q, d]."""
+def flash_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2):
+    """qT [d, Q] (queries are the last Q positions), kT [d, S], v [S, d] -> out [Q, d].
+
+    ``interleave`` query tiles advance block by block together, so one tile's softmax (Vector/Scalar)
+    overlaps another's matmuls (TensorE) -- the software pipelining NKI flash kernels use.
+    """
     nl, nisa = _nl(), _nisa()
     d, Q = qT.shape
     S = kT.shape[1]
     TQ = min(128, Q)
     KB = min(512, S)
-    P = 128
+    P = min(128, S)
     out = nl.ndarray((Q, d), dtype=v.dtype, buffer=nl.shared_hbm)
     keys = nl.ndarray((d, S), dtype=kT.dtype, buffer=nl.sbuf)
     nisa.dma_copy(dst=keys, src=kT)
-    vals = nl.ndarray((min(P, S), max(1, S // P), d), dtype=v.dtype, buffer=nl.sbuf)
+    vals = nl.ndarray((P, max(1, S // P), d), dtype=v.dtype, buffer=nl.sbuf)
     for j in range(max(1, S // P)):
         nisa.dma_copy(dst=vals[:, j, :], src=v[j * P:(j + 1) * P, :])
     scale = 1.0 / math.sqrt(d)
-    for i in nl.affine_range(Q // TQ):
+    n_tiles = Q // TQ
+    # the simulator frees a buffer when its last Python reference goes; holding the previous steps'
+    # buffers gives each step fresh addresses (multi-buffering), as the compiler does for affine loops
+    live: deque = deque(maxlen=interleave + 1)
+
+    def start(i):
         q = nl.ndarray((d, TQ), dtype=qT.dtype, buffer=nl.sbuf)
         nisa.dma_copy(dst=q, src=qT[:, i * TQ:(i + 1) * TQ])
         first = S - Q + i * TQ           # position of the tile's first query
-        last = first + TQ - 1
-        vis = min(S, last + 1) if causal else S
-        nblk = math.ceil(vis / KB)
-        run_max = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-        run_sum = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-        acc = nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.sbuf)
-        nisa.memset(dst=run_max, value=-3.0e38)
-        nisa.memset(dst=run_sum, value=0.0)
-        nisa.memset(dst=acc, value=0.0)
-        for j in range(nblk):
-            s_ps = nl.ndarray((TQ, KB), dtype=nl.float32, buffer=nl.psum)
-            nisa.nc_matmul(dst=s_ps, stationary=q, moving=keys[:, j * KB:(j + 1) * KB])
-            s = nl.ndarray((TQ, KB), dtype=nl.float32, buffer=nl.sbuf)
-            nisa.activation(dst=s, op=nl.copy, data=s_ps, scale=scale)
-            if causal and (j + 1) * KB - 1 > first:
-                # key j*KB + c is visible to query row p iff first + p - j*KB - c >= 0
-                masked = nl.ndarray((TQ, KB), dtype=nl.float32, buffer=nl.sbuf)
-                nisa.affine_select(dst=masked, pattern=[[-1, KB]], channel_multiplier=1, on_true_tile=s,
-                                   on_false_value=-3.0e38, cmp_op=nl.greater_equal, offset=first - j * KB)
-                s = masked
-            blk_max = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-            nisa.tensor_reduce(dst=blk_max, op=nl.max, data=s, axis=1)
-            new_max = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-            nisa.tensor_tensor(dst=new_max, data1=blk_max, data2=run_max, op=nl.maximum)
-            neg_max = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-            nisa.tensor_scalar(dst=neg_max, data=new_max, op0=nl.multiply, operand0=-1.0)
-            # alpha = exp(old_max - new_max) rescales the running sum and output
-            alpha = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-            nisa.activation(dst=alpha, op=nl.exp, data=run_max, bias=neg_max)
-            p = nl.ndarray((TQ, KB), dtype=v.dtype, buffer=nl.sbuf)
-            blk_sum = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-            nisa.activation(dst=p, op=nl.exp, data=s, bias=neg_max, reduce_op=nl.add, reduce_res=blk_sum,
-                            reduce_cmd=nisa.reduce_cmd.reset_reduce)
-            nisa.tensor_tensor(dst=run_sum, data1=run_sum, data2=alpha, op=nl.multiply)
-            nisa.tensor_tensor(dst=run_sum, data1=run_sum, data2=blk_sum, op=nl.add)
-            nisa.tensor_copy(dst=run_max, src=new_max)
-            o_ps = nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.psum)
-            for c in range(KB // P):
-                pT_ps = nl.ndarray((P, TQ), dtype=nl.float32, buffer=nl.psum)
-                nisa.nc_transpose(dst=pT_ps, data=p[:, c * P:(c + 1) * P])
-                pT = nl.ndarray((P, TQ), dtype=v.dtype, buffer=nl.sbuf)
-                nisa.tensor_copy(dst=pT, src=pT_ps)
-                nisa.nc_matmul(dst=o_ps, stationary=pT, moving=vals[:, (j * KB) // P + c, :])
-            nisa.tensor_scalar(dst=acc, data=acc, op0=nl.multiply, operand0=alpha)
-            nisa.tensor_tensor(dst=acc, data1=acc, data2=o_ps, op=nl.add)
+        vis = min(S, first + TQ) if causal else S
+        st = {"i": i, "q": q, "first": first, "nblk": math.ceil(vis / KB),
+              "max": nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf),
+              "sum": nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf),
+              "acc": nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.sbuf)}
+        nisa.memset(dst=st["max"], value=-3.0e38)
+        nisa.memset(dst=st["sum"], value=0.0)
+        nisa.memset(dst=st["acc"], value=0.0)
+        return st
+
+    def step(st, j):
+        keep: list = []
+        live.append(keep)
+        first = st["first"]
+        s_ps = nl.ndarray((TQ, KB), dtype=nl.float32, buffer=nl.psum)
+        nisa.nc_matmul(dst=s_ps, stationary=st["q"], moving=keys[:, j * KB:(j + 1) * KB])
+        s = s_ps
+        if causal and (j + 1) * KB - 1 > first:
+            # key j*KB + c is visible to query row p iff first + p - j*KB - c >= 0
+            raw = nl.ndarray((TQ, KB), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.tensor_copy(dst=raw, src=s_ps, engine="scalar")
+            masked = nl.ndarray((TQ, KB), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.affine_select(dst=masked, pattern=[[-1, KB]], channel_multiplier=1, on_true_tile=raw,
+                               on_false_value=-3.0e38, cmp_op=nl.greater_equal, offset=first - j * KB)
+            s = masked
+        blk_max = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.tensor_reduce(dst=blk_max, op=nl.max, data=s, axis=1)
+        new_max = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.tensor_tensor(dst=new_max, data1=blk_max, data2=st["max"], op=nl.maximum)
+        neg_max = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.tensor_scalar(dst=neg_max, data=new_max, op0=nl.multiply, operand0=-scale)
+        # alpha = exp(scale * (old_max - new_max)) rescales the running sum and output
+        alpha = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.activation(dst=alpha, op=nl.exp, data=st["max"], bias=neg_max, scale=scale)
+        p = nl.ndarray((TQ, KB), dtype=v.dtype, buffer=nl.sbuf)
+        blk_sum = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.activation(dst=p, op=nl.exp, data=s, bias=neg_max, scale=scale, reduce_op=nl.add, reduce_res=blk_sum,
+                        reduce_cmd=nisa.reduce_cmd.reset_reduce)
+        nisa.tensor_scalar(dst=st["sum"], data=st["sum"], op0=nl.multiply, operand0=alpha, op1=nl.add, operand1=blk_sum)
+        nisa.tensor_copy(dst=st["max"], src=new_max, engine="gpsimd")
+        o_ps = nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.psum)
+        for c in range(KB // P):
+            if c:
+                keep.extend([pT_ps, pT])
+            pT_ps = nl.ndarray((P, TQ), dtype=nl.float32, buffer=nl.psum)
+            nisa.nc_transpose(dst=pT_ps, data=p[:, c * P:(c + 1) * P])
+            pT = nl.ndarray((P, TQ), dtype=v.dtype, buffer=nl.sbuf)
+            nisa.tensor_copy(dst=pT, src=pT_ps, engine="scalar" if c % 2 else "vector")
+            nisa.nc_matmul(dst=o_ps, stationary=pT, moving=vals[:, (j * KB) // P + c, :])
+        nisa.scalar_tensor_tensor(dst=st["acc"], data=st["acc"], op0=nl.multiply, operand0=alpha, op1=nl.add,
+                                  operand1=o_ps)
+        keep.extend([s_ps, s, blk_max, new_max, neg_max, alpha, p, blk_sum, o_ps, pT_ps, pT])
+
+    def finish(st):
         inv = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-        nisa.reciprocal(dst=inv, data=run_sum)
+        nisa.reciprocal(dst=inv, data=st["sum"])
         o = nl.ndarray((TQ, d), dtype=v.dtype, buffer=nl.sbuf)
-        nisa.tensor_scalar(dst=o, data=acc, op0=nl.multiply, operand0=inv)
-        nisa.dma_copy(dst=out[i * TQ:(i + 1) * TQ, :], src=o)
+        nisa.tensor_scalar(dst=o, data=st["acc"], op0=nl.multiply, operand0=inv)
+        nisa.dma_copy(dst=out[st["i"] * TQ:(st["i"] + 1) * TQ, :], src=o)
+
+    for g in range(0, n_tiles, interleave):
+        group = [start(i) for i in range(g, min(n_tiles, g + interleave))]
+        for j in range(max(st["nblk"] for st in group)):
+            for st in group:
+                if j < st["nblk"]:
+                    step(st, j)
+        for st in group:
+            finish(st)
     return out
 
 
