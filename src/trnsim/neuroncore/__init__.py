@@ -35,6 +35,14 @@ def simulate(trace: KernelTrace, core_spec: NeuronCoreSpec | str | None = None, 
     """Simulate ``trace`` on one NeuronCore (the trace's target unless ``core_spec`` is given)."""
     from trnsim.neuroncore.profile import build
 
+    import gc
+
     p = core_params(trace, core_spec, hbm_share)
-    raw = engine.run(trace, p)
-    return build(trace, p, raw, memory.peaks(trace, p))
+    enabled = gc.isenabled()
+    gc.disable()  # the loop allocates many small long-lived objects; cyclic GC passes only cost time
+    try:
+        raw = engine.run(trace, p)
+        return build(trace, p, raw, memory.peaks(trace, p))
+    finally:
+        if enabled:
+            gc.enable()

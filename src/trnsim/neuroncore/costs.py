@@ -18,8 +18,18 @@ _FP32 = frozenset({"float32", "fp32", "float32r", "int32", "uint32"})
 _SMALL_STRIDE_BYTES = 16  # N12: a minor-dim stride above 16 bytes halves SBUF/PSUM bandwidth
 
 
+_DCLASS: dict[str, str] = {}
+
+
 def dtype_class(name: str) -> str:
     """Matmul rate class of an element dtype name: fp32, bf16 (bf16/fp16/tf32), fp8, mx, int8."""
+    c = _DCLASS.get(name)
+    if c is None:
+        c = _DCLASS[name] = _dtype_class(name)
+    return c
+
+
+def _dtype_class(name: str) -> str:
     n = (name or "").lower()
     if n.endswith("_x4") or n.startswith("mx"):
         return "mx"
@@ -62,30 +72,38 @@ def _int_attr(at: dict, key: str, default: int) -> int:
     return int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and v else int(default)
 
 
-def matmul_dims(ins: Instruction) -> tuple[int, int, int, str]:
-    """(K, N_stationary, N_moving, dtype class) of an ``nc_matmul``/``nc_matmul_mx``."""
+def matmul_dims(ins: Instruction, pe_rows: int = 128) -> tuple[int, int, int, str]:
+    """(K, N_stationary, N_moving, dtype class) of an ``nc_matmul``/``nc_matmul_mx`` (``pe_rows``:
+    rows of the PE array, to tell a packed MX contraction from an unpacked one)."""
     at = ins.attrs
+    ns, nm, kk = at.get("stationary"), at.get("moving"), at.get("K")
+    if type(ns) is int and type(nm) is int and type(kk) is int and ns and nm and kk:  # fast path (NKI layer attrs)
+        dclass = "mx" if ins.opcode == "nc_matmul_mx" else dtype_class(str(at.get("dtype") or "bfloat16"))
+        if dclass == "mx" and kk <= pe_rows:
+            kk *= 4  # x4-packed operands: 4 contraction elements per stored element
+        return kk, ns, nm, dclass
     ins_in = [a for a in ins.inputs if a.space == "sbuf"] or list(ins.inputs)
     st = ins_in[0] if ins_in else None
     mv = ins_in[1] if len(ins_in) > 1 else st
     rows = 2 if at.get("perf_mode") == "double_row" else 1
     n_stat = _int_attr(at, "stationary", st.elements_per_partition // rows if st else 1)
     n_mov = _int_attr(at, "moving", mv.elements_per_partition // rows if mv else 1)
-    k = _int_attr(at, "K", (st.partitions if st else 128) * rows)
+    k = _int_attr(at, "K", (st.partitions if st else pe_rows) * rows)
     dclass = dtype_class(str(at.get("dtype") or (st.dtype if st else "bfloat16")))
     if ins.opcode == "nc_matmul_mx" and dclass != "mx":
         dclass = "mx"
-    if dclass == "mx" and not at.get("K"):
+    if dclass == "mx" and k <= pe_rows:
         k *= 4  # x4-packed operands: 4 contraction elements per stored element
     return k, max(1, n_stat), max(1, n_mov), dclass
 
 
-def matmul_cycles(ins: Instruction, p: CoreParams, new_stationary: bool) -> tuple[float, float]:
+def matmul_cycles(ins: Instruction, p: CoreParams, new_stationary: bool) -> tuple[float, float, str]:
     """TensorE cycles and FLOPs of a matmul: II = max(min(MM_INIT, N_stat), N_mov) (x4 for fp32),
-    overlapped with a background LoadStationary of N_stat / speedup cycles when the stationary changes."""
-    k, n_stat, n_mov, dclass = matmul_dims(ins)
+    overlapped with a background LoadStationary of N_stat / speedup cycles when the stationary changes.
+    Returns (cycles, FLOPs, dtype class)."""
+    k, n_stat, n_mov, dclass = matmul_dims(ins, p.tensor_rows)
     if ins.attrs.get("is_transpose") or ins.opcode == "nc_transpose":
-        return transpose_cycles(ins, p), 0.0
+        return transpose_cycles(ins, p), 2.0 * k * n_stat * n_mov, dclass  # identity matmul: hardware FLOPs
     mm = max(min(p.cost("mm_init_latency"), n_stat), n_mov)
     ls = n_stat / p.ratio("load_stationary_speedup", 1.0) if new_stationary else 0.0
     cyc = max(mm, ls)
@@ -95,7 +113,7 @@ def matmul_cycles(ins: Instruction, p: CoreParams, new_stationary: bool) -> tupl
     ts = ins.attrs.get("tile_size")
     if ts:  # row/column PE tiling: several small matmuls share the array concurrently
         cyc *= min(1.0, (int(ts[0]) * int(ts[1])) / (p.tensor_rows * p.tensor_cols))
-    return cyc, 2.0 * k * n_stat * n_mov
+    return cyc, 2.0 * k * n_stat * n_mov, dclass
 
 
 def transpose_cycles(ins: Instruction, p: CoreParams) -> float:

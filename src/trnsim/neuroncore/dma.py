@@ -55,10 +55,22 @@ class Timeline:
         return t
 
 
+_CONTIG: dict[tuple, bool] = {}
+
+
 def hbm_contiguous(a: Access) -> bool:
     """True if an HBM-side access is one contiguous run of bytes."""
+    c = _CONTIG.get(a.pattern)
+    if c is None:
+        if len(_CONTIG) > 65536:
+            _CONTIG.clear()
+        c = _CONTIG[a.pattern] = _contiguous(a.pattern)
+    return c
+
+
+def _contiguous(pattern: tuple) -> bool:
     expect = 1
-    for step, count in reversed(a.pattern):
+    for step, count in reversed(pattern):
         if count != 1 and step != expect:
             return False
         expect *= count
@@ -91,10 +103,22 @@ def pieces(ins: Instruction, p: CoreParams, src: Access | None, dst: Access | No
     n = p.dma_engines
     if onchip is None or onchip.space.endswith("hbm"):
         return [(tuple(range(n)), nbytes / n)]
-    parts = max(1, onchip.partitions)
+    key = (onchip.partition_start, onchip.partitions, nbytes, n, p.dma_partitions_per_engine)
+    hit = _PIECES.get(key)
+    if hit is None:
+        if len(_PIECES) > 65536:
+            _PIECES.clear()
+        hit = _PIECES[key] = _split(onchip.partition_start, onchip.partitions, nbytes, n, p.dma_partitions_per_engine)
+    return hit
+
+
+_PIECES: dict[tuple, list] = {}
+
+
+def _split(start: int, partitions: int, nbytes: float, n: int, ppe: int) -> list[tuple[tuple[int, ...], float]]:
+    parts = max(1, partitions)
     per_part = nbytes / parts
-    ppe = p.dma_partitions_per_engine
-    part, stop = onchip.partition_start, onchip.partition_start + parts
+    part, stop = start, start + parts
     if part % ppe == 0 and parts == ppe * n:
         return [(tuple(range(n)), per_part * ppe)]
     out: dict[float, list[int]] = {}

@@ -41,6 +41,9 @@ def is_dma(ins) -> bool:
     return ins.engine == "dma" or ins.opcode in DMA_OPS
 
 
+_LEVEL = {"hbm": "hbm", "shared_hbm": "hbm", "private_hbm": "hbm", "sbuf": "sbuf", "psum": "psum"}
+
+
 def _peak_key(dclass: str) -> str:
     return {"mx": "mxfp8", "int8": "fp8"}.get(dclass, dclass)
 
@@ -65,15 +68,20 @@ def run(trace: KernelTrace, p: CoreParams) -> RawSchedule:
     out = RawSchedule(dma=dma, bytes={"hbm": [0.0, 0.0], "sbuf": [0.0, 0.0], "psum": [0.0, 0.0]})
     S, E, T, P, F, K, X = out.start, out.end, out.track, out.pred, out.flops, out.peak, out.transpose
     nbytes = out.bytes
+    epp: dict[tuple, int] = {}  # elements per partition by access pattern
     for ins in trace.instructions:
         idx = len(S)
         reads, writes = ins.inputs, ins.outputs
         for a in reads:
-            lvl = "hbm" if a.space.endswith("hbm") else a.space
-            nbytes[lvl][0] += a.bytes
+            n = epp.get(a.pattern)
+            if n is None:
+                n = epp[a.pattern] = a.elements_per_partition
+            nbytes[_LEVEL[a.space]][0] += n * a.partitions * a.elem_bytes
         for a in writes:
-            lvl = "hbm" if a.space.endswith("hbm") else a.space
-            nbytes[lvl][1] += a.bytes
+            n = epp.get(a.pattern)
+            if n is None:
+                n = epp[a.pattern] = a.elements_per_partition
+            nbytes[_LEVEL[a.space]][1] += n * a.partitions * a.elem_bytes
         flops, peak, transpose = 0.0, peak_bf16, False
         if is_dma(ins):
             rs, ws = deps.spans(reads), deps.spans(writes)
@@ -98,11 +106,11 @@ def run(trace: KernelTrace, p: CoreParams) -> RawSchedule:
             if eng == "tensor":
                 st = ins.inputs[0] if ins.inputs else None
                 key = (st.buffer, st.offset, st.partition_start, st.pattern) if st is not None else None
-                cyc, flops = costs.matmul_cycles(ins, p, key != last_stationary)
+                cyc, flops, dclass = costs.matmul_cycles(ins, p, key != last_stationary)
                 last_stationary = key
                 transpose = bool(ins.attrs.get("is_transpose")) or ins.opcode == "nc_transpose"
                 if flops:
-                    peak = p.peak_flops.get(_peak_key(costs.matmul_dims(ins)[3]), peak_bf16)
+                    peak = p.peak_flops.get(_peak_key(dclass), peak_bf16)
             else:
                 cyc = costs.engine_cycles(ins, p, eng)
             dur = cyc / p.clock[eng]

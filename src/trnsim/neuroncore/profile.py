@@ -113,8 +113,16 @@ class KernelProfile:
         return write(self, Path(path))
 
 
+_BASENAME: dict[str, str] = {}
+
+
 def _src(s: tuple[str, int] | None) -> str:
-    return f"{Path(s[0]).name}:{s[1]}" if s else "?"
+    if not s:
+        return "?"
+    name = _BASENAME.get(s[0])
+    if name is None:
+        name = _BASENAME[s[0]] = Path(s[0]).name
+    return f"{name}:{s[1]}"
 
 
 def critical_path(trace: KernelTrace, raw: RawSchedule, top: int = 10) -> tuple[float, list[Contributor]]:
