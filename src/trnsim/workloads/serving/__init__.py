@@ -9,7 +9,7 @@ Two fidelities share one iteration-cost model (:class:`IterationCost`): the even
 (:func:`simulate_serving`) and the analytic steady state (:func:`analytic_serving`).
 """
 
-from trnsim.workloads.serving.analytic import AnalyticResult, analytic_serving, max_throughput
+from trnsim.workloads.serving.analytic import AnalyticResult, analytic_serving, max_batch_under, max_throughput
 from trnsim.workloads.serving.cost import IterationCost
 from trnsim.workloads.serving.deployment import (
     Deployment, MemoryPlan, chips_from_cores, logical_cores_per_chip, memory_plan,
@@ -21,5 +21,5 @@ from trnsim.workloads.serving.workload import LengthDist, Request, Workload, rea
 __all__ = [
     "AnalyticResult", "Deployment", "IterationCost", "LengthDist", "MemoryPlan", "Request", "SLO",
     "ServingResult", "Workload", "analytic_serving", "chips_from_cores", "logical_cores_per_chip",
-    "max_throughput", "memory_plan", "read_trace", "resolve", "simulate_serving",
+    "max_batch_under", "max_throughput", "memory_plan", "read_trace", "resolve", "simulate_serving",
 ]

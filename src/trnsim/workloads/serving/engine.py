@@ -99,7 +99,10 @@ class PrefixEntry:
 
 class Replica:
     """One engine instance (TP x PP chips). ``role``: "both", "prefill" (disaggregated prefill pool) or
-    "decode" (receives prefilled requests)."""
+    "decode" (receives prefilled requests). ``MACRO_STEPS = False`` simulates every decode iteration as
+    its own event (slow; the tests check both give the same timelines)."""
+
+    MACRO_STEPS = True
 
     def __init__(self, idx: int, sim: Simulator, cost: IterationCost, dep: Deployment, plan: MemoryPlan,
                  stats: Stats, *, role: str = "both", on_first_token: Callable[[Request, "Replica"], None] | None = None,
@@ -395,7 +398,7 @@ class Replica:
         # pure decode: macro step to the next finish or KV exhaustion
         k = self.finish_heap[0][0] - self.K + 1 if self.finish_heap else 1
         k = max(1, k)
-        if self.waiting and self.waiting[0].prefilled == -1:
+        if (self.waiting and self.waiting[0].prefilled == -1) or not self.MACRO_STEPS:
             k = 1  # disaggregated arrival waiting for blocks: re-check every iteration
         k = self._kv_steps(self.K, self._free(), k) or 1
         a, b = self.cost.decode_affine(self.n, S0)
