@@ -16,7 +16,6 @@ from trnsim.nki.runtime import (Kernel, KernelRun, jit, last_run, run_file, run_
 from trnsim.nki.tensor import NkiTensor, ShapeOnly, shape_only
 from trnsim.nki.trace import Access, AllocEvent, Buffer, Instruction, KernelTrace
 
-tensor = NkiTensor
 __version__ = "0.6.0"
 
 

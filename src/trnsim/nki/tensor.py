@@ -216,8 +216,15 @@ class NkiTensor:
         keep_int += [False] * (self.ndim - d)
         # drop integer-indexed dims; on-chip tensors keep the partition dim and stay >= 2-D
         out_shape, out_strides = [], []
+        pdim = 0
+        if on_chip:  # the partition dim: stride == storage free size (block dims of the old API come first)
+            st = self.storage
+            for k, (n, s) in enumerate(zip(shape, strides)):
+                if s == st.fsize and n == st.partitions and st.partitions > 1:
+                    pdim = k
+                    break
         for k, (n, s, drop) in enumerate(zip(shape, strides, keep_int)):
-            if drop and not (on_chip and k == 0):
+            if drop and not (on_chip and k == pdim):
                 continue
             out_shape.append(n)
             out_strides.append(s)
@@ -230,6 +237,10 @@ class NkiTensor:
         from trnsim.nki import isa as _isa  # late: isa imports tensor
 
         view = self[idx]
+        hook = getattr(value, "assign_into", None)
+        if hook is not None:  # old-API deferred matmul result: run the matmul into this view
+            hook(view)
+            return
         if isinstance(value, NkiTensor):
             if (value.storage is view.storage and value.offset == view.offset and value.shape == view.shape
                     and value.strides == view.strides):

@@ -33,7 +33,12 @@ def get_nc_sub_version() -> int:
 
 
 def assign(view: NkiTensor, value: NkiTensor) -> None:
-    """``t[...] = tile``: a copy (DMA when either side is in HBM, else Vector tensor_copy)."""
+    """``t[...] = tile``: a copy (DMA when either side is in HBM, else Vector tensor_copy).
+
+    A smaller (old-API masked) value fills the leading region of the view."""
+    if (view.ndim == value.ndim and view.shape != value.shape
+            and all(a <= b for a, b in zip(value.shape, view.shape))):
+        view = view[tuple(slice(0, n) for n in value.shape)]
     if not view.on_chip or not value.on_chip:
         dma_copy(dst=view, src=value, _allow_psum=True)
     else:

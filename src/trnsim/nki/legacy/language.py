@@ -1,8 +1,68 @@
-"""``neuronxcc.nki.language``: the new ``nki.language`` plus the old index/mask helpers."""
+"""``neuronxcc.nki.language``: the ``nki.language`` functions plus ``arange``/``mgrid``/``par_dim``, ``mask=``
+on every operation, and value-returning ``matmul`` that can be accumulated with ``psum += ...``."""
 
-from trnsim.nki.language import *  # noqa: F401,F403
-from trnsim.nki.language import _UNARY  # noqa: F401
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from trnsim.nki import isa as _isa
 from trnsim.nki import language as _nl
+from trnsim.nki.language import *  # noqa: F401,F403
+from trnsim.nki.language import ops as _ops
+from trnsim.nki.language.core import ParDim, par_dim  # noqa: F401
+from trnsim.nki.legacy.index import Expr, Mask, arange, mgrid  # noqa: F401
+from trnsim.nki.legacy.wrap import DeferredMatmul, legacy, materialize, prepare
+from trnsim.nki.tensor import NkiTensor
 
-for _n in _UNARY:
-    globals()[_n] = getattr(_nl, _n)
+_WRAPPED = [n for n in dir(_ops) if not n.startswith("_") and callable(getattr(_ops, n))
+            and getattr(getattr(_ops, n), "__module__", "") == _ops.__name__ and n not in ("static_cast",)]
+for _n in _WRAPPED:
+    globals()[_n] = legacy(getattr(_nl, _n, getattr(_ops, _n)))
+for _n in _ops._UNARY:
+    globals()[_n] = legacy(getattr(_nl, _n))
+
+
+def matmul(x: Any, y: Any, transpose_x: bool = False, mask: Any = None, **kw: Any) -> Any:
+    """Old ``nl.matmul``: a deferred TensorE matmul (``psum += nl.matmul(a, b, transpose_x=True)``)."""
+    (x, y), _ = prepare("nl.matmul", (x, y), {}, mask)
+    x, y = materialize(x), materialize(y)
+    if not transpose_x:
+        xt = _nl.transpose(x)
+        xs = _ops._new(xt.shape, x.dtype)
+        _isa.tensor_copy(dst=xs, src=xt)
+        x = xs
+    return DeferredMatmul(x, y, {})
+
+
+def ndarray(shape: Any, dtype: Any = np.float32, buffer: Any = None, name: str | None = None, **kw: Any) -> NkiTensor:
+    return _nl.ndarray(shape, dtype, buffer, name, **kw)
+
+
+def affine_range(*args: Any, **_k: Any) -> range:
+    return range(*[int(a) for a in args])
+
+
+sequential_range = static_range = affine_range
+
+
+def loop_reduce(x: Any, op: Any, loop_indices: Any = None, dtype: Any = None, mask: Any = None, **_k: Any) -> Any:
+    return materialize(x)
+
+
+def all_reduce(*_a: Any, **_k: Any) -> Any:
+    raise NotImplementedError("nl.all_reduce (collectives) is not simulated")
+
+
+def atomic_rmw(dst: Any, value: Any, op: Any, mask: Any = None, **_k: Any) -> None:
+    (dst, value), _ = prepare("nl.atomic_rmw", (dst, value), {}, mask)
+    v = materialize(value)
+    if v.storage.space == "psum":
+        tmp = _ops._new(v.shape, v.dtype)
+        _isa.tensor_copy(dst=tmp, src=v)
+        v = tmp
+    _isa.dma_compute(dst=dst, srcs=[dst, v], reduce_op=op)
+
+
+__all__ = [n for n in dir() if not n.startswith("_") and n not in ("annotations", "np", "Any")]
