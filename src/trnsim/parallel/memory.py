@@ -26,7 +26,7 @@ the first stage).
 
 Weights/gradients/optimizer (Megatron mixed precision): bf16 weights (2 B/param; fp8 training keeps an
 extra 1 B/param fp8 copy), fp32 main gradients (4 B), Adam/LAMB states fp32 master + m + v (12 B; SGD 8 B).
-ZeRO-1 shards the optimizer states over the dp x cp ranks, ZeRO-2 also the gradients, ZeRO-3/FSDP also
+A frozen LoRA base trained in fp8/fp4 is stored in that format only (MLPerf Llama 2 70B LoRA). ZeRO-1 shards the optimizer states over the dp x cp ranks, ZeRO-2 also the gradients, ZeRO-3/FSDP also
 the weights (plus two gathered layers in flight). Expert weights are sharded by ep, their states over
 dp x cp / ep. LoRA (``lora_rank`` > 0): frozen base weights, gradients and states for the adapters only.
 """
@@ -239,6 +239,8 @@ def memory_per_chip(model: "ModelSpec", plan: "Plan", system: "SystemSpec | None
         else:
             trainable_d, trainable_e = dense, expert
         weights = dense * w_bytes + expert * w_bytes
+        if plan.lora_rank > 0 and plan.precision in ("fp8", "mxfp8", "nvfp4", "mxfp4"):
+            weights = (dense + expert) * (1.0 if plan.precision in ("fp8", "mxfp8") else 0.5)  # frozen base kept low-precision only
         grads = trainable_d * g_bytes + trainable_e * g_bytes
         opt = trainable_d * opt_bytes + trainable_e * opt_bytes
         if plan.zero >= 1:

@@ -23,7 +23,7 @@ from trnsim.parallel.memory import MemoryBreakdown, chunk_layers, lora_params, m
 from trnsim.parallel.plan import Plan
 from trnsim.parallel.schedule import analytic_pipeline_time, simulate_pipeline
 from trnsim.workloads.training.costs import (
-    OpTimeFn, comm_model, compute_costs, layer_comm,
+    TP_COLLECTIVE_SLOWDOWN, OpTimeFn, comm_model, compute_costs, layer_comm,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,9 +33,11 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Relative agreement of the analytic and event-driven step times (same costs; they differ only in how
 #: transfers between unequal interleaved stages overlap).
 AGREEMENT_TOLERANCE = 0.03
-#: Fixed host-side time per step (data loader hand-off, logging, loss all-reduce, launch gaps between
-#: the pipeline flush and the optimizer). Assumed; see docs/training.md.
-STEP_OVERHEAD_S = 0.0
+#: Fixed host-side time per step (data-loader hand-off, loss and grad-norm all-reduces, logging, the
+#: launch of the optimizer's many small kernels, the gap between pipeline flush and optimizer). GPU:
+#: fitted jointly with costs.SUSTAINED_COMPUTE / KERNEL_GAP_S on MEG-001..020 and the MLPerf
+#: steady-state throughput rows (it carries the short-step, large-DP MLPerf rows). Trainium: 0 (not fitted).
+STEP_OVERHEAD_S = {"gpu": 0.1, "trainium": 0.0}
 #: Idle power as a fraction of TDP when the catalog has no idle figure (assumed; economics layer pending).
 IDLE_POWER_FRACTION = 0.3
 #: Megatron DDP gradient buckets: the last bucket's reduction cannot overlap anything.
@@ -169,7 +171,9 @@ def _stages(model: "ModelSpec", system: "SystemSpec", plan: Plan, chips: int,
     chip = system.chip_
     costs = compute_costs(model, chip, plan, op_seconds)
     cm = comm_model(system, chips)
-    comm_by_type = {name: layer_comm(model, plan, cm, c, any(lt.moe for lt in model.layer_types() if lt.name == name))
+    slow = TP_COLLECTIVE_SLOWDOWN.get(chip.generation, 1.0)
+    comm_by_type = {name: layer_comm(model, plan, cm, c, any(lt.moe for lt in model.layer_types() if lt.name == name),
+                                     tp_slowdown=slow)
                     for name, c in costs.layers.items()}
     ranks = chunk_layers(model.layers, plan.pp, plan.vpp)
     params = stage_params(model, plan)
@@ -304,7 +308,8 @@ def simulate_training(
     else:
         pipe = analytic_pipeline_time(fwd, bwd, m, vpp=plan.vpp, p2p=p2p)
     tail = max(s.dp_exposed + s.optimizer for s in stages)
-    step = pipe + tail + STEP_OVERHEAD_S
+    overhead = _overhead(system)
+    step = pipe + tail + overhead
     # breakdown on the bottleneck rank
     b = max(range(len(stages)), key=lambda r: stages[r].fwd + stages[r].bwd)
     sb = stages[b]
@@ -313,7 +318,7 @@ def simulate_training(
     rtail = max(range(len(stages)), key=lambda r: stages[r].dp_exposed + stages[r].optimizer)
     bubble = max(0.0, pipe - compute - inline)
     breakdown = StepBreakdown(compute, inline + stages[rtail].dp_exposed, bubble, stages[rtail].optimizer,
-                              STEP_OVERHEAD_S)
+                              overhead)
     # throughput and utilisation
     tokens = plan.tokens_per_step
     lora = plan.lora_rank > 0
@@ -357,7 +362,11 @@ def step_time(model: "ModelSpec", system: "SystemSpec", plan: Plan, *, chips: in
     stages, p2p, _, _ = _stages(model, system, plan, n, op_seconds)
     pipe = analytic_pipeline_time([s.fwd for s in stages], [s.bwd for s in stages], plan.num_micro_batches,
                                   vpp=plan.vpp, p2p=p2p)
-    return pipe + max(s.dp_exposed + s.optimizer for s in stages) + STEP_OVERHEAD_S
+    return pipe + max(s.dp_exposed + s.optimizer for s in stages) + _overhead(system)
+
+
+def _overhead(system: "SystemSpec") -> float:
+    return STEP_OVERHEAD_S["gpu" if system.chip_.family == "gpu" else "trainium"]
 
 
 def _isfinite(x: float) -> bool:  # pragma: no cover - helper for callers
