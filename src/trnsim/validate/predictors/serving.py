@@ -181,7 +181,8 @@ def mlperf(row: GroundTruthRow) -> Prediction:
     reps = max(1, n // tp)
     system = _system_for_chip(chip)
     dep = Deployment(replicas=reps, tp=tp, dtype=dtype, max_batch=cal.TRTLLM_MAX_BATCH,
-                     max_batched_tokens=cal.TRTLLM_MAX_TOKENS, mem_fraction=cal.KV_MEM_FRACTION)
+                     max_batched_tokens=cal.TRTLLM_MAX_TOKENS, mem_fraction=cal.KV_MEM_FRACTION,
+                     kv_policy=cal.TRTLLM_KV_POLICY if chip.vendor == "nvidia" else "on_demand")
     cost = _cost(model.name, chip.name, system.name if system else None, dep)
     scen = (row.cfg("scenario") or "").lower()
     note = f"{reps} x TP{tp} {dtype}, ISL/OSL {isl}/{osl} (dataset means)"
@@ -226,7 +227,7 @@ def llm_serving(row: GroundTruthRow) -> Prediction:
     system = _system_for_chip(chip)
     dep = Deployment(replicas=reps, tp=tp, pp=pp, ep=ep, dtype=dtype,
                      max_batch=batch or cal.TRTLLM_MAX_BATCH, max_batched_tokens=cal.TRTLLM_MAX_TOKENS,
-                     mem_fraction=cal.KV_MEM_FRACTION)
+                     mem_fraction=cal.KV_MEM_FRACTION, kv_policy=cal.TRTLLM_KV_POLICY)
     cost = _cost(model.name, chip.name, system.name if system else None, dep)
     try:
         r = analytic_serving(model, system or chip, dep, isl=isl, osl=osl, batch=batch, cost=cost)

@@ -13,7 +13,7 @@ Static batching (``Deployment.schedule == "static"``, e.g. Transformers-NeuronX 
 growing context, throughput = ``B osl / (TTFT + (osl-1) TPOT)``.
 
 ``max_throughput`` picks the largest batch the KV cache holds (each sequence holding ``isl + osl/2``
-tokens on average, block-rounded) up to ``max_batch``; ``max_batch_under`` the largest batch meeting a
+tokens on average, block-rounded; ``isl + osl`` with the ``reserve`` KV policy) up to ``max_batch``; ``max_batch_under`` the largest batch meeting a
 TPOT and/or TTFT limit.
 """
 
@@ -66,7 +66,8 @@ def _setup(model: Any, system: Any, dep: Deployment, cost: IterationCost | None)
 def kv_batch_limit(model: Any, chip: Any, dep: Deployment, isl: int, osl: int) -> int:
     plan = memory_plan(model, chip, dep)
     B = dep.block_size
-    per_seq = math.ceil((isl + osl / 2) / B) * B if dep.schedule != "static" else math.ceil((isl + osl) / B) * B
+    full = dep.schedule == "static" or dep.kv_policy == "reserve"
+    per_seq = math.ceil((isl + osl) / B) * B if full else math.ceil((isl + osl / 2) / B) * B
     return max(0, plan.kv_tokens // max(1, per_seq))
 
 

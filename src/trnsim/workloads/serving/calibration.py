@@ -25,7 +25,7 @@ COLLECTIVE_BASE = 5e-6
 # Host-side cost per running sequence per iteration (scheduling, sampling, detokenisation, request
 # bookkeeping). GPU value fitted on the TensorRT-LLM offline rows (llm_serving_throughput, TRTLLM-*);
 # Neuron assumed equal.
-SEQ_OVERHEAD_GPU = 5e-6  # fitted: 0 -> 19.8%, 5us -> 16.9%, 10us -> 17.4% median |err| on TRTLLM-*
+SEQ_OVERHEAD_GPU = 2.5e-6  # fitted on TRTLLM-* rows: 0 -> 14.6%, 2.5us -> 11.1%, 5us -> 12.4%, 10us -> 15.1% median |err|
 SEQ_OVERHEAD_NEURON = 0.0
 
 
@@ -47,6 +47,8 @@ KV_TRANSFER_EFF = 0.7
 # Engine limits of the TensorRT-LLM throughput benchmarks (trtllm-bench tunes them per run; assumed).
 TRTLLM_MAX_BATCH = 2048
 TRTLLM_MAX_TOKENS = 8192
+# TensorRT-LLM's default capacity scheduler (GUARANTEED_NO_EVICT) reserves isl + osl per request.
+TRTLLM_KV_POLICY = "reserve"
 # Share of HBM the engine gives to weights + KV (kv_cache_free_mem_fraction 0.90-0.95 of what is free
 # after weights and activations; assumed).
 KV_MEM_FRACTION = 0.9

@@ -79,6 +79,10 @@ class Deployment:
     prefill_replicas: int = 0
     prefill_tp: float | None = None
     schedule: Literal["continuous", "static"] = "continuous"
+    # KV admission: "on_demand" (vLLM: blocks allocated as sequences grow, preemption when full) or
+    # "reserve" (TensorRT-LLM GUARANTEED_NO_EVICT: a request is admitted only with room for isl + osl).
+    # The event engine implements on_demand; the analytic path honours both.
+    kv_policy: Literal["on_demand", "reserve"] = "on_demand"
     name: str = ""
 
     def __post_init__(self) -> None:
