@@ -189,11 +189,15 @@ class GpuChipModel:
         peak = self.peak(d)
         shape = op.shape
         if shape:
+            # the op's own counts win (the model layer's backward is 2.5x the forward FLOPs); the shape
+            # gives the average keys per query L that sets the efficiency
             flops, byts, L = attention_work(shape, d)
             hd = int(shape.get("head_dim", 128))
             hdv = int(shape.get("head_dim_v", hd) or hd)
         else:  # no shape: treat as a long-sequence attention with the op's own counts
             flops, byts, L, hd, hdv = op.flops, op.bytes, 1e9, 128, 128
+        if op.flops > 0:
+            flops = op.flops
         if op.bytes > 0:
             byts = op.bytes
         ea = self._p["attention_eff"].value

@@ -51,14 +51,21 @@ def gemm_op(m: int, n: int, k: int, dtype: str = "bf16", *, batch: int = 1, out_
               dtype=d, shape=shape, count=count)
 
 
-def attention_avg_kv(q_len: int, kv_len: int, causal: bool, window: int = 0) -> float:
+def attention_avg_kv(q_len: int, kv_len: int, causal: bool, window: int = 0, chunk: int = 0) -> float:
     """Average number of key positions one query attends to.
 
-    Queries are the last ``q_len`` positions of a ``kv_len`` sequence; causal masking and a sliding
-    ``window`` (0 = none) limit what each query sees.
+    Queries are the last ``q_len`` positions of a ``kv_len`` sequence; causal masking, a sliding
+    ``window`` (0 = none) or chunked attention (keys of the query's own ``chunk`` only) limit what
+    each query sees.
     """
     if not causal:
         return float(min(kv_len, window) if window else kv_len)
+    if chunk:
+        def upto(n: int) -> int:  # sum over p = 1..n of ((p - 1) % chunk) + 1
+            full, r = divmod(n, chunk)
+            return full * chunk * (chunk + 1) // 2 + r * (r + 1) // 2
+        q = max(1, min(q_len, kv_len))
+        return (upto(kv_len) - upto(kv_len - q)) / q
     lo = kv_len - q_len + 1            # keys visible to the first query
     hi = kv_len                        # keys visible to the last query
     if lo < 1:
@@ -89,7 +96,7 @@ def attention_work(shape: Mapping[str, int], dtype: str = "bf16") -> tuple[float
     dv = int(shape.get("head_dim_v", d) or d)
     causal = bool(shape.get("causal", 0))
     window = int(shape.get("window", 0) or 0)
-    L = attention_avg_kv(q, kv, causal, window)
+    L = attention_avg_kv(q, kv, causal, window, int(shape.get("chunk", 0) or 0))
     flops = 2.0 * b * hq * q * L * (d + dv)
     eb = dtype_bytes(dtype)
     kv_b = float(shape.get("kv_bytes_per_elem", 0)) or eb

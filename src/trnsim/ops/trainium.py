@@ -209,12 +209,14 @@ class TrainiumChipModel:
         elif k == "attention" and self.t.attention:
             g, dt, fb = self._grid(self.t.attention, d)
             if s:
-                flops, byts2, _ = attention_work(s, d)
+                f2, byts2, _ = attention_work(s, d)
+                flops = flops or f2  # the op's own counts win (backward is 2.5x the forward FLOPs)
                 byts = byts or byts2
                 q_len = int(s.get("q_len", s.get("seq", 1)))
                 kv_len = int(s.get("kv_len", q_len))
-                if s.get("window"):
-                    kv_len = min(kv_len, int(s["window"]) + q_len - 1)
+                limit = int(s.get("window", 0) or 0) or int(s.get("chunk", 0) or 0)
+                if limit:
+                    kv_len = min(kv_len, limit + q_len - 1)
             else:
                 q_len = kv_len = 8192
             u = g(q_len, kv_len)
