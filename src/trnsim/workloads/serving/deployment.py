@@ -194,7 +194,8 @@ def memory_plan(model: Any, chip: Any, dep: Deployment) -> MemoryPlan:
     elif kv <= 0:
         raise TrnsimError(
             f"{getattr(model, 'name', 'model')} weights need {w / 2**30:.1f} GiB per chip but only "
-            f"{usable / 2**30:.1f} GiB is usable on {getattr(chip, 'name', 'the chip')} with TP{_n(dep.tp)} PP{dep.pp}",
+            f"{usable / 2**30:.1f} GiB is usable on {getattr(chip, 'name', 'the chip')} with {_n(chips)} chip(s) "
+            f"per replica (TP{_n(dep.tp)} x PP{dep.pp} in chips)",
             "raise --tp/--pp or use a smaller precision",
         )
     else:
