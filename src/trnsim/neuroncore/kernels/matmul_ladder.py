@@ -42,15 +42,20 @@ def _evict(psum: Any, result: Any, row: int, col: int, dtype: Any) -> None:
     nisa.dma_copy(dst=result[row:row + TM, col:col + TN], src=out)
 
 
-def tiled(lhsT: Any, rhs: Any) -> Any:
+def tiled(lhsT: Any, rhs: Any, bufs: int = 4) -> Any:
     k_, m_, n_ = _shapes(lhsT, rhs)
     result = nl.ndarray((m_, n_), dtype=lhsT.dtype, buffer=nl.shared_hbm)
+    # ``bufs`` rotating input tiles: the loads of the next K steps run ahead of the matmuls, the
+    # multi-buffering the NKI compiler gives tiles declared inside an affine loop body
+    a_ring = [nl.ndarray((TK, TM), dtype=lhsT.dtype, buffer=nl.sbuf) for _ in range(bufs)]
+    b_ring = [nl.ndarray((TK, TN), dtype=rhs.dtype, buffer=nl.sbuf) for _ in range(bufs)]
+    step = 0
     for m in range(m_ // TM):
         for n in range(n_ // TN):
             acc = nl.ndarray((TM, TN), dtype=nl.float32, buffer=nl.psum)
             for k in range(k_ // TK):
-                a = nl.ndarray((TK, TM), dtype=lhsT.dtype, buffer=nl.sbuf)
-                b = nl.ndarray((TK, TN), dtype=rhs.dtype, buffer=nl.sbuf)
+                a, b = a_ring[step % bufs], b_ring[step % bufs]
+                step += 1
                 nisa.dma_copy(dst=a, src=lhsT[k * TK:(k + 1) * TK, m * TM:(m + 1) * TM])
                 nisa.dma_copy(dst=b, src=rhs[k * TK:(k + 1) * TK, n * TN:(n + 1) * TN])
                 nisa.nc_matmul(dst=acc, stationary=a, moving=b)
