@@ -70,7 +70,9 @@ def test_fp8_trtllm_rows_include_input_quantisation():
 
 @pytest.mark.parametrize("text,system,expect", [
     ("H100", "h100_sxm", "h100-sxm"), ("H100", "H100 SXM (H200 same)", "h100-sxm"), ("B200", "b200_sxm", "b200"),
-    ("A100", "A100 SXM", "a100-80gb"), ("H200", "H200 SXM", "h200"),
+    ("A100", "A100 SXM", "a100-80gb"), ("H200", "H200 SXM", "h200"), ("A100 SXM4 40GB", "", "a100-40gb"),
+    ("NVIDIA H100 80GB HBM3", "", "h100-sxm"), ("", "DGX B200", "b200"), ("GB200", "GB200 NVL72", "gb200"),
+    ("Trainium2", "trn2.48xlarge", "trainium2"),
 ])
 def test_accelerator_resolver(text, system, expect):
     from trnsim.ops.bench import resolve_accelerator
@@ -79,7 +81,7 @@ def test_accelerator_resolver(text, system, expect):
 
 
 @pytest.mark.parametrize("text,system", [("GH200", "GH200 SXM"), ("A100-PCIe", "A100 PCIe"), ("MI300X", "MI300X"),
-                                         ("Gaudi3", "Gaudi 3")])
+                                         ("Gaudi3", "Gaudi 3"), ("H100 NVL", ""), ("H100 PCIe", "")])
 def test_accelerator_resolver_refuses(text, system):
     from trnsim.hardware import catalog
     from trnsim.ops.bench import Unsupported, resolve_accelerator

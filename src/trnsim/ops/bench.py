@@ -21,21 +21,22 @@ class Unsupported(Exception):
     """The benchmark cannot be expressed (unknown accelerator, missing shape, unknown metric)."""
 
 
-# accelerator text (normalised: lower case, alphanumerics only) -> catalog chip name
+# accelerator text (normalised: lower case, alphanumerics only) -> catalog chip name; searched in
+# order (GH200 before H200, GB200 before B200). PCIe and NVL cards are different parts (clocks, power).
 _ACCEL = (
-    (r"^(nvidia)?gh200", "gh200"),
-    (r"^(nvidia)?gb300", "gb300"),
-    (r"^(nvidia)?gb200", "gb200"),
-    (r"^(nvidia)?b300", "b300"),
-    (r"^(nvidia)?b200", "b200"),
-    (r"^(nvidia)?h200", "h200"),
-    (r"^(nvidia)?h100(sxm\d?)?(80gb)?$", "h100-sxm"),
-    (r"^(nvidia)?a100(sxm\d?)?40gb", "a100-40gb"),
-    (r"^(nvidia)?a100(sxm\d?)?(80gb)?$", "a100-80gb"),
-    (r"^trainium1$|^trn1$", "trainium1"),
-    (r"^trainium2$|^trn2$", "trainium2"),
-    (r"^trainium3$|^trn3$", "trainium3"),
-    (r"^inferentia2$|^inf2$", "inferentia2"),
+    (r"gh200", "gh200"),
+    (r"gb300", "gb300"),
+    (r"gb200", "gb200"),
+    (r"b300", "b300"),
+    (r"b200", "b200"),
+    (r"h200(?!nvl)", "h200"),
+    (r"h100(?!nvl)", "h100-sxm"),
+    (r"a100.*40gb|a10040", "a100-40gb"),
+    (r"a100", "a100-80gb"),
+    (r"trainium1|trn1", "trainium1"),
+    (r"trainium2|trn2", "trainium2"),
+    (r"trainium3|trn3", "trainium3"),
+    (r"inferentia2|inf2", "inferentia2"),
 )
 
 
@@ -43,7 +44,7 @@ def resolve_accelerator(text: str, system: str = "") -> ChipSpec:
     """Catalog chip for an accelerator name as written in benchmark tables (``H100 SXM``, ``h100_sxm``, ``B200``).
 
     Raises :class:`Unsupported` naming the text when the part is not in the catalog (e.g. GH200,
-    A100 PCIe, AMD and Intel parts).
+    A100 PCIe, H100 NVL, AMD and Intel parts).
     """
     from trnsim.hardware import catalog
 
@@ -52,6 +53,8 @@ def resolve_accelerator(text: str, system: str = "") -> ChipSpec:
     skey = re.sub(r"[^a-z0-9]", "", (system or "").lower())
     if "pcie" in key or "pcie" in skey:
         raise Unsupported(f"accelerator {raw!r} (PCIe variant) is not in the catalog")
+    if re.search(r"h[12]00nvl", key + " " + skey):
+        raise Unsupported(f"accelerator {raw!r} (NVL card) is not in the catalog")
     cat = catalog()
     for cand in (key, skey):
         if not cand:
