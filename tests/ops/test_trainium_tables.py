@@ -48,7 +48,7 @@ def test_shipped_table_matches_its_command():
         g = fresh["gemm"]["bf16"]
         for (i, m), (j, n), (k, kk) in [((0, 1), (3, 8192), (3, 8192)), ((6, 8192), (3, 8192), (3, 8192)),
                                          ((4, 512), (1, 512), (2, 2048))]:
-            assert ct.gemm["bf16"](m, n, kk) == pytest.approx(g["util"][i][j][k], abs=1e-3), chip.name
+            assert ct.gemm["bf16"](m, n, kk) == pytest.approx(g["util"][i][j][k], rel=0.05), (chip.name, "stale: rerun python -m trnsim.ops.calibrate_trainium --write")
 
 
 def test_utilisation_in_unit_interval_and_saturating():
