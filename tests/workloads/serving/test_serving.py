@@ -283,3 +283,21 @@ def test_decode_stretches_match_iteration_by_iteration(spec, system, dep, monkey
         assert fast.preemptions > 10
     for key in ("ttft", "e2e", "queue"):
         assert fast.per_request[key] == pytest.approx(slow.per_request[key], rel=1e-9, abs=1e-12)
+
+
+def test_reserve_kv_policy_never_preempts_and_matches_analytic(spec, system):
+    """TensorRT-LLM's guaranteed-no-evict admission: no preemption, concurrency capped at
+    KV / (isl + osl), and the event engine agrees with the analytic path at that batch."""
+    isl, osl = 1000, 200
+    dep = Deployment(replicas=1, tp=4, kv_capacity_tokens=24 * (isl + osl), max_batch=512, kv_policy="reserve")
+    cost = _cost(spec, system, dep)
+    wl = Workload.offline(isl=isl, osl=osl, num_requests=24 * 12)
+    ev = simulate_serving(spec, system, dep, wl, cost=cost)
+    assert ev.preemptions == 0 and ev.completed == 24 * 12
+    assert ev.kv_utilisation["max"] <= 1.0
+    an = analytic_serving(spec, system, dep, isl=isl, osl=osl, cost=cost)
+    assert an.batch == 24
+    assert ev.output_tokens_per_s == pytest.approx(an.output_tokens_per_s, rel=0.10)
+    od = simulate_serving(spec, system, dep.with_(kv_policy="on_demand"), wl, cost=cost)
+    # on-demand admits more sequences at first; in lockstep they outgrow the cache and get preempted
+    assert od.preemptions > 0 and od.prefill_tokens > ev.prefill_tokens

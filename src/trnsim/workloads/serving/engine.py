@@ -121,6 +121,8 @@ class Replica:
         self.used = 0  # blocks held by sequences and the prefix cache
         self.budget = max(dep.max_batched_tokens, dep.max_batch)
         self.static = dep.schedule == "static"
+        # TensorRT-LLM GUARANTEED_NO_EVICT: a sequence owns the blocks of isl + osl tokens from admission
+        self.reserve = dep.kv_policy == "reserve" and role != "prefill"
         # queues
         self.waiting: deque[Request] = deque()
         self.prefilling: list[Request] = []
@@ -146,7 +148,10 @@ class Replica:
         return -(-tokens // self.B)
 
     def _own_blocks(self, req: Request, tokens: int) -> int:
-        """Blocks a sequence holding ``tokens`` KV tokens owns (the shared cached prefix excluded)."""
+        """Blocks a sequence holding ``tokens`` KV tokens owns (the shared cached prefix excluded); with the
+        ``reserve`` KV policy, the blocks of its whole isl + osl whatever it holds now."""
+        if self.reserve:
+            return self._blocks(req.isl + req.osl) - req.cached // self.B
         return self._blocks(tokens) - req.cached // self.B
 
     def _evictable(self) -> int:
@@ -240,7 +245,7 @@ class Replica:
 
     def _new_blocks(self, K0: int, k: int) -> int:
         """Blocks the decoding sequences allocate over iterations K0..K0+k-1."""
-        if self.n == 0 or k <= 0:
+        if self.n == 0 or k <= 0 or self.reserve:
             return 0
         B = self.B
         if k == 1:
@@ -333,11 +338,12 @@ class Replica:
             r = self.waiting[0]
             if r.prefilled == -1:  # disaggregated: KV already computed elsewhere
                 kv = r.isl + r.generated
-                need = self._blocks(kv + 1)
+                r.cached = 0
+                need = self._own_blocks(r, kv + 1)
                 if not self._make_room(need, allow_preempt=False):
                     break
                 self.waiting.popleft()
-                self.used += self._blocks(kv)
+                self.used += self._own_blocks(r, kv)
                 r.prefilled = kv
                 r.cached = 0
                 if math.isnan(r.scheduled):
@@ -358,13 +364,15 @@ class Replica:
                 q = min(q, budget) if self.dep.chunked_prefill else q
                 if not self.dep.chunked_prefill and q > budget and (chunks or self.n):
                     break
-            need = self._blocks(cached + q) - cached // B
+            r.cached = cached
+            need = self._own_blocks(r, cached + q)
             if e is not None:
                 e.refs += 1  # protect it from eviction while making room
             ok = self._make_room(need, allow_preempt=False)
             if e is not None:
                 e.refs -= 1
             if not ok:
+                r.cached = 0
                 break
             self.waiting.popleft()
             self.used += need
