@@ -264,3 +264,71 @@ def test_deterministic():
         return tb.trace
     a, b = simulate(build()), simulate(build())
     assert [(e.start, e.end) for e in a.events] == [(e.start, e.end) for e in b.events]
+
+
+# ----------------------------------------------------------------------------- generation features
+def test_fp8_double_row_doubles_work_in_same_time():
+    """NC-v3 FP8 double-row: K = 256 ([128, 2, F] operands) in the time of a K = 128 BF16 matmul:
+    512 cycles at 2.4 GHz; HFU against the FP8 peak (2x BF16) is 100%."""
+    tb = TraceBuilder("trn2")
+    st = tb.sbuf("st", (128, 256), "float8_e4m3")
+    mv = tb.sbuf("mv", (128, 1024), "float8_e4m3")
+    ps = tb.psum("ps", (128, 512))
+    tb.ins("tensor", "nc_matmul", [tb.tile(st), tb.tile(mv)], [tb.tile(ps)], dtype="float8_e4m3",
+           perf_mode="double_row", K=256, stationary=128, moving=512)
+    prof = simulate(tb.trace)
+    assert prof.total_time / NS == pytest.approx(512 / 2.4)
+    assert prof.flops == 2 * 256 * 128 * 512
+    assert prof.hfu == pytest.approx(1.0)
+
+
+def test_mx_matmul_rate_nc_v4():
+    """NC-v4 MXFP8: x4-packed K = 128 rows carry K = 512; same 512 cycles, 4x the BF16 work."""
+    tb = TraceBuilder("trn3")
+    st = tb.sbuf("st", (128, 128), "int32")
+    mv = tb.sbuf("mv", (128, 512), "int32")
+    ps = tb.psum("ps", (128, 512))
+    tb.ins("tensor", "nc_matmul_mx", [tb.tile(st), tb.tile(mv)], [tb.tile(ps)], dtype="float8_e4m3fn_x4",
+           K=128, stationary=128, moving=512)
+    prof = simulate(tb.trace)
+    assert prof.total_time / NS == pytest.approx(512 / 2.4)
+    assert prof.flops == 2 * 512 * 128 * 512
+    assert prof.hfu == pytest.approx(1.0)
+
+
+def test_pe_transpose_cost():
+    """TensorE transpose of [128, 128]: max(P, min(64, F)) = 128 cycles; counted in HFU, not MFU."""
+    tb = TraceBuilder("trn2")
+    x = tb.sbuf("x", (128, 128))
+    ps = tb.psum("ps", (128, 128))
+    tb.ins("tensor", "nc_transpose", [tb.tile(x)], [tb.tile(ps)], K=128, stationary=128, moving=128,
+           is_transpose=True)
+    prof = simulate(tb.trace)
+    assert prof.total_time / NS == pytest.approx(128 / 2.4)
+    assert prof.hfu > 0 and prof.mfu == 0
+
+
+def test_scalar_perf_mode_nc_v4():
+    """NC-v4 ScalarE runs tensor_copy on bf16 at 2x: N = 2048 -> 1024 cycles at 1.2 GHz."""
+    tb = TraceBuilder("trn3")
+    a, b = tb.sbuf("a", (128, 2048)), tb.sbuf("b", (128, 2048))
+    tb.ins("scalar", "tensor_copy", [tb.tile(a)], [tb.tile(b)])
+    assert simulate(tb.trace).total_time / NS == pytest.approx(1024 / 1.2)
+
+
+def test_hbm_share_caps_dma():
+    """With 1/8 of Trn2's 2.9 TB/s HBM, each of the 16 DMA engines gets at most 22.66 B/ns (< 23)."""
+    tb = TraceBuilder("trn2")
+    x = tb.hbm("x", (128, 4096))
+    t = tb.sbuf("t", (128, 4096))
+    tb.load(tb.tile(t), tb.rect(x, 0, 128, 0, 4096))
+    prof = simulate(tb.trace, hbm_share=1 / 8)
+    assert prof.events[0].duration / NS == pytest.approx(65536 / (2900 / 8 / 16))
+
+
+def test_psum_over_capacity_warning():
+    tb = TraceBuilder("trn2")
+    tiles = [tb.psum(f"p{i}", (128, 512)) for i in range(9)]  # 9 banks of 2 KiB
+    tb.ins("vector", "memset", [], [tb.tile(tiles[0])])
+    prof = simulate(tb.trace)
+    assert prof.memory["psum"].over and any("PSUM over capacity" in w for w in prof.warnings)
