@@ -1,7 +1,9 @@
 """The serving model's constants — the ONE place they live, each with its provenance.
 
 ``assumed``: physically motivated, not fitted. ``fitted on <rows>``: chosen to fit the named dev rows
-(by family, never keyed by row id).
+(by family, never keyed by row id). Two constants are fitted: ``SEQ_OVERHEAD_GPU`` (TensorRT-LLM
+offline rows) and ``TTFT_P99_ITERATIONS`` (MLPerf server/interactive TTFT_p99 rows). Everything else
+about speed comes from the layers below (``trnsim.ops`` efficiencies, ``trnsim.network`` collectives).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ COLLECTIVE_BASE = 5e-6
 
 # Host-side cost per running sequence per iteration (scheduling, sampling, detokenisation, request
 # bookkeeping). GPU value fitted on the TensorRT-LLM offline rows (llm_serving_throughput, TRTLLM-*);
-# Neuron assumed equal.
+# Neuron 0 (assumed: Transformers-NeuronX samples on device, static batches).
 SEQ_OVERHEAD_GPU = 2.5e-6  # fitted on TRTLLM-* rows: 0 -> 14.6%, 2.5us -> 11.1%, 5us -> 12.4%, 10us -> 15.1% median |err|
 SEQ_OVERHEAD_NEURON = 0.0
 
@@ -38,6 +40,7 @@ def iteration_overhead(chip: Any, model: Any, dep: Any) -> float:
     if getattr(chip, "family", "gpu") == "gpu":
         return ITER_OVERHEAD_GPU
     return ITER_OVERHEAD_NEURON
+
 
 # Fraction of the link rate a KV-cache transfer between disaggregated pools achieves (assumed; NIXL/
 # Neuron DMA transfers of large contiguous blocks).
