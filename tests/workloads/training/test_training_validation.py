@@ -1,0 +1,29 @@
+"""The training predictors against the dev rows: medians computed here, not hard-coded."""
+import pytest
+
+from trnsim.validate.harness import run_validation
+
+TARGETS = {"megatron_mfu": 10.0, "mlperf_training": 15.0, "aws_neuron_training": 15.0}
+
+
+@pytest.fixture(scope="module")
+def report():
+    return run_validation(categories=list(TARGETS))
+
+
+@pytest.mark.parametrize("category", sorted(TARGETS))
+def test_median_error_within_target(report, category):
+    s = report.summary(category)
+    assert s is not None and s.predicted >= 10 and s.errors == 0
+    assert s.median_abs_error_pct <= TARGETS[category], (category, s.median_abs_error_pct)
+
+
+def test_unsupported_rows_say_why(report):
+    for rows in report.unsupported_by_category().values():
+        for r in rows:
+            assert r.note and ("not in the" in r.note or "no plan" in r.note or "model" in r.note), r
+
+
+def test_trainium_and_gpu_rows_are_predicted(report):
+    ok = {r.id for r in report.results if r.status == "ok"}
+    assert {"NRN-TRN-001", "NRN-TRN-021", "MEG-017", "MLP-TRN-143"} <= ok
