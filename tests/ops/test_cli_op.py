@@ -45,3 +45,12 @@ def test_errors_are_one_line(cli, args):
     code, out, err = cli("op", "time", *args)
     assert code == 2
     assert err.strip().startswith("error:") and len(err.strip().splitlines()) == 1
+
+
+def test_system_name_means_its_chip(cli):
+    code, out, err = cli("op", "time", "gemm", "--m", "1024", "--n", "1024", "--k", "1024", "--chip", "trn3-ultraserver-gen2",
+                         "--json")
+    if code == 2 and "unknown" in err:
+        pytest.skip("system not in the catalog")
+    assert code == 0, err
+    assert json.loads(out)["chip"] == "trainium3"

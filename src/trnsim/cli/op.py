@@ -16,7 +16,7 @@ app = typer.Typer(help="Operator costs: time one op on one chip.", no_args_is_he
 time_app = typer.Typer(help="Time one operator on a chip.", no_args_is_help=True)
 app.add_typer(time_app, name="time")
 
-ChipOpt = typer.Option(..., "--chip", "-c", help="Chip name or alias (trn2, trn3, h100, b200, ...; `trnsim hw list`).")
+ChipOpt = typer.Option(..., "--chip", "-c", help="Chip (trn2, trn3, h100, b200, ...) or a system, meaning its chip; `trnsim hw list`.")
 DtypeOpt = typer.Option("bf16", "--dtype", "-d", help="bf16, fp16, fp8, mxfp8, fp32, ...")
 
 
@@ -28,8 +28,22 @@ def _fmt_time(s: float) -> str:
     return f"{s * 1e6:.2f} us"
 
 
+def _chip(name: str):
+    """A chip by name, alias or file; a system name gives its chip (``trn3-ultraserver-gen2`` -> trainium3)."""
+    from trnsim.errors import UnknownNameError
+    from trnsim.hardware import catalog
+
+    try:
+        return load_chip(name)
+    except UnknownNameError:
+        cat = catalog()
+        if cat.resolve_name("system", name) is not None:
+            return cat.system(name).chip_
+        raise
+
+
 def _show(op: Op, chip_name: str, json: bool, describe: str) -> None:
-    chip = load_chip(chip_name)
+    chip = _chip(chip_name)
     r: OpTime = op_time(op, chip)
     if json:
         d = r.to_dict()
