@@ -44,7 +44,7 @@ def _tables(prof) -> list[Table]:
     head.add_row("MBU", f"{100 * prof.mbu:.1f}% of {prof.memory_bandwidth / 1e9:.0f} GB/s")
     d = prof.dma
     head.add_row("DMA transfers", f"{d.transfers:,} (mean {_fmt_bytes(d.mean_transfer_bytes)}, "
-                 f"{d.small_transfers:,} under 512 B/partition)")
+                 f"{d.small_transfers:,} under 2 KiB/partition)")
     head.add_row("DMA bandwidth", f"{d.achieved_bandwidth / 1e9:.1f} GB/s of {d.peak_bandwidth / 1e9:.0f} GB/s")
     for space, m in prof.memory.items():
         head.add_row(f"peak {space.upper()}", f"{m.peak_bytes / 1024:.1f} KiB/partition of {m.capacity / 1024:.0f} KiB")

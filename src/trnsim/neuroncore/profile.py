@@ -176,8 +176,8 @@ def build(trace: KernelTrace, p: CoreParams, raw: RawSchedule, mem: dict[str, Me
               for i, ins in enumerate(trace.instructions)]
     warnings = [m.warning() for m in mem.values() if m.over]
     if dma.small:
-        warnings.append(f"{dma.small} DMA transfers move < 512 B per partition (overhead-bound; "
-                        "aim for >= 2 KiB per partition)")
+        warnings.append(f"{dma.small} of {dma.transfers} DMA transfers move < 2 KiB per partition "
+                        "(below the recommended minimum payload; DMA is overhead-bound under 256 B)")
     return KernelProfile(
         kernel=trace.kernel, target=trace.target, core=p.name, total_time=total,
         instructions=len(trace.instructions), engine_busy=busy, flops=flops, model_flops=model,
