@@ -389,9 +389,15 @@ class NkiTensor:
     # ---------------------------------------------------------------- operators (nl.* on tiles)
     def _bin(self, other: Any, op: str, rev: bool = False):
         from trnsim.nki import language as nl
+        from trnsim.nki.language import ops
 
         f = getattr(nl, op)
-        return f(other, self) if rev else f(self, other)
+        prev = ops.LENIENT[0]
+        ops.LENIENT[0] = True  # operator style is the old API's: masked tiles combine on their leading region
+        try:
+            return f(other, self) if rev else f(self, other)
+        finally:
+            ops.LENIENT[0] = prev
 
     def __add__(self, o): return self._bin(o, "add")
     def __radd__(self, o): return self._bin(o, "add", True)

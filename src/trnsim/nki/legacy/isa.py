@@ -13,13 +13,16 @@ from trnsim.nki.isa.enums import (dge_mode, dma_engine, engine, matmul_perf_mode
                                   reduce_cmd)
 from trnsim.nki.isa import get_nc_version  # noqa: F401
 from trnsim.nki.legacy.index import Expr, Mask
-from trnsim.nki.legacy.wrap import DeferredMatmul, materialize, prepare
+from trnsim.nki.language import ops as _ops
+from trnsim.nki.legacy.wrap import DeferredMatmul, begin, end, mask_info, materialize, prepare
 
 
 def _new(shape: Any, dtype: Any, space: str = "sbuf"):
     shape = tuple(int(s) for s in shape)
     if len(shape) < 2:
         shape = shape + (1,) * (2 - len(shape))
+    if _ops.ALLOC_HOOK[0] is not None:
+        return _ops.ALLOC_HOOK[0](shape, dtype, space)
     return _rt.current().alloc(shape, dtype, space)
 
 
@@ -235,6 +238,29 @@ def dma_transpose(src: Any, axes: Any = None, mask: Any = None, dtype: Any = Non
     (s,), _ = prepare("dma_transpose", (src,), {}, mask)
     ax = tuple(axes) if axes is not None else tuple(reversed(range(s.ndim)))
     return _n.dma_transpose(dst=_new(tuple(s.shape[a] for a in ax), _dt(dtype, s)), src=s, axes=ax)
+
+
+def _masked(fn: Any) -> Any:
+    """Masked calls allocate full-size outputs and return them (the instruction writes the masked region)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        state = begin(mask_info(kw.get("mask")))
+        res = None
+        try:
+            res = fn(*args, **kw)
+        finally:
+            res = end(state, res)
+        return res
+
+    return wrapper
+
+
+for _name, _fn in list(globals().items()):
+    if callable(_fn) and getattr(_fn, "__module__", "") == __name__ and not _name.startswith("_") \
+            and _name not in ("nc_matmul", "iota", "affine_select", "memset"):
+        globals()[_name] = _masked(_fn)
 
 
 def __getattr__(name: str) -> Any:

@@ -10,6 +10,7 @@ import numpy as np
 from trnsim.nki import isa as _isa
 from trnsim.nki import runtime as _rt
 from trnsim.nki.isa import core as _K
+from trnsim.nki.language import ops as _ops
 from trnsim.nki.legacy.index import LegacyView, Mask, check_bounds, restrict
 from trnsim.nki.tensor import NkiTensor
 
@@ -66,6 +67,66 @@ def materialize(x: Any) -> Any:
 _K.MATERIALIZE = materialize
 
 
+_MASK: list[Any] = [None]  # (ranges, sizes) of the masked call in progress
+_FULL: dict[int, NkiTensor] = {}
+
+
+def _masked_alloc(shape: tuple, dtype: Any, space: str) -> NkiTensor:
+    """Allocate the full (unmasked) tile; hand back the masked region (the instruction writes only that)."""
+    c = _rt.current()
+    ranges, sizes = _MASK[0]
+    k = len(shape)
+    full, sl = list(shape), []
+    for d, n in enumerate(shape):
+        rp = k - 1 - d
+        if rp in ranges and n == ranges[rp][1] - ranges[rp][0] and sizes.get(rp, n) > n:
+            full[d] = sizes[rp]
+            sl.append(slice(ranges[rp][0], ranges[rp][1]))
+        else:
+            sl.append(slice(None))
+    if len(full) < 2:
+        full = full + [1] * (2 - len(full))
+        sl = sl + [slice(None)] * (2 - len(sl))
+    t = c.alloc(tuple(full), dtype, space)
+    v = t[tuple(sl)] if full != list(shape) else t
+    _FULL[id(v)] = t
+    return v
+
+
+def full_result(res: Any) -> Any:
+    if isinstance(res, NkiTensor):
+        return _FULL.get(id(res), res)
+    if isinstance(res, tuple):
+        return tuple(full_result(r) for r in res)
+    return res
+
+
+def begin(mask_info: Any) -> Any:
+    prev = (_MASK[0], _ops.ALLOC_HOOK[0])
+    if mask_info is not None:
+        _MASK[0] = mask_info
+        _ops.ALLOC_HOOK[0] = _masked_alloc
+    return prev
+
+
+def end(prev: Any, res: Any) -> Any:
+    out = full_result(res) if _MASK[0] is not None else res
+    _MASK[0], _ops.ALLOC_HOOK[0] = prev
+    if _MASK[0] is None:
+        _FULL.clear()
+    return out
+
+
+def mask_info(mask: Any) -> Any:
+    if not isinstance(mask, Mask):
+        return None
+    sizes: dict[int, int] = {}
+    for e, _ in mask.terms:
+        for k, v in e.sizes.items():
+            sizes[k] = max(sizes.get(k, 1), v)
+    return mask.ranges(), sizes
+
+
 def prepare(name: str, args: tuple, kw: dict, mask: Any) -> tuple[tuple, dict]:
     if mask is not None and not isinstance(mask, Mask):
         if mask is True:
@@ -90,6 +151,15 @@ def legacy(fn: Callable, name: str | None = None) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args: Any, mask: Any = None, **kw: Any) -> Any:
         args, kw = prepare(nm, args, kw, mask)
-        return fn(*args, **kw)
+        prev = _ops.LENIENT[0]
+        _ops.LENIENT[0] = True
+        state = begin(mask_info(mask))
+        res = None
+        try:
+            res = fn(*args, **kw)
+        finally:
+            res = end(state, res)
+            _ops.LENIENT[0] = prev
+        return res
 
     return wrapper
