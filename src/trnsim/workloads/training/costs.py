@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Fraction of a TP collective that stays exposed when it is overlapped with GEMMs (the first chunk of
 #: the pipelined all-gather / the last of the reduce-scatter cannot hide). Assumed from Megatron's
-#: userbuffers design (4-8 chunks per GEMM); documented in docs/training.md.
+#: userbuffers design (4-8 chunks per GEMM); not fitted.
 TP_OVERLAP_RESIDUAL = 0.15
 #: Sustained matrix-engine throughput in a training run relative to the isolated-kernel microbenchmarks
 #: the op models are fitted on (power-capped clocks under sustained load, interference with concurrent
