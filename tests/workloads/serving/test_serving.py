@@ -301,3 +301,18 @@ def test_reserve_kv_policy_never_preempts_and_matches_analytic(spec, system):
     od = simulate_serving(spec, system, dep.with_(kv_policy="on_demand"), wl, cost=cost)
     # on-demand admits more sequences at first; in lockstep they outgrow the cache and get preempted
     assert od.preemptions > 0 and od.prefill_tokens > ev.prefill_tokens
+
+
+def test_static_batching_event_equals_analytic():
+    """Transformers-NeuronX-style static batches: requests arriving together are batched together, and the
+    event engine reproduces the analytic static-batch throughput and TPOT exactly."""
+    system = load_system("trn1.32xlarge")
+    spec = load_model("llama-3-8b")
+    dep = Deployment(tp=16, dtype="bf16", weight_dtype="int8", schedule="static", max_batch=8,
+                     max_batched_tokens=65536, mem_fraction=1.0)
+    cost = _cost(spec, system, dep)
+    ev = simulate_serving(spec, system, dep, Workload.offline(isl=1024, osl=256, num_requests=32), cost=cost)
+    an = analytic_serving(spec, system, dep, isl=1024, osl=256, batch=8, cost=cost)
+    assert ev.output_tokens_per_s == pytest.approx(an.output_tokens_per_s, rel=1e-9)
+    assert ev.tpot["mean"] == pytest.approx(an.tpot_s, rel=1e-9)
+    assert ev.per_request["ttft"][0] == pytest.approx(an.ttft_s, rel=1e-12)

@@ -142,6 +142,7 @@ class Replica:
         self.cur_prefill: list[tuple[Request, int]] = []  # chunks of the running iteration
         self.cur_t0 = 0.0
         self.outstanding = 0
+        self._kick_pending = False
 
     # ------------------------------------------------------------------ KV helpers
     def _blocks(self, tokens: int) -> int:
@@ -277,10 +278,22 @@ class Replica:
         req.replica = self.idx
         self.outstanding += 1
         self.waiting.append(req)
+        self._wake()
+
+    def _wake(self) -> None:
+        """New work: an idle replica starts at once, but after every other event of this instant (so requests
+        arriving together are scheduled together); a busy one cuts its decode stretch at the next boundary."""
         if not self.busy:
-            self._step()
+            if not self._kick_pending:
+                self._kick_pending = True
+                self.sim.after(0.0, self._kick)
         elif self.macro is not None and self.macro[2] > 1:
             self._cut_macro()
+
+    def _kick(self) -> None:
+        self._kick_pending = False
+        if not self.busy:
+            self._step()
 
     def receive_prefilled(self, req: Request) -> None:
         """Disaggregated decode: a request whose KV arrived; it joins when blocks are free."""
@@ -289,10 +302,7 @@ class Replica:
         req._in_prefill = False
         req.prefilled = -1  # marker: KV present on arrival, no prefill compute
         self.waiting.append(req)
-        if not self.busy:
-            self._step()
-        elif self.macro is not None and self.macro[2] > 1:
-            self._cut_macro()
+        self._wake()
 
     def load(self) -> int:
         return self.outstanding
