@@ -41,6 +41,23 @@ MLPERF_LENGTHS = {
 }
 
 
+def _guard(fn):
+    """A configuration the simulator rejects (weights do not fit, sequence too long, ...) makes the row
+    unsupported by this predictor, with the simulator's one-line reason, so lower-ranked ones may answer."""
+    import functools
+
+    from trnsim.errors import TrnsimError
+
+    @functools.wraps(fn)
+    def wrapped(row: GroundTruthRow) -> Prediction:
+        try:
+            return fn(row)
+        except TrnsimError as e:
+            raise NotSupported(str(e)) from None
+
+    return wrapped
+
+
 def _model(row: GroundTruthRow):
     from trnsim.models import load_model, resolve_model_name
 
@@ -73,6 +90,8 @@ def _to_unit(seconds: float, unit: str) -> float:
 def _dtype(text: str | None, default: str = "bf16") -> str:
     t = (text or default).strip().lower()
     if t not in _DT:
+        t = t.replace("_", " ").replace("-", " ").split()[0] if t.strip() else default
+    if t not in _DT:
         raise NotSupported(f"dtype {t!r} not understood")
     return _DT[t]
 
@@ -90,6 +109,7 @@ def _cost(model_name: str, chip_name: str, system_name: str | None, dep):
 
 # ---------------------------------------------------------------------------------------- AWS Neuron
 @register("aws_neuron_inference", name="serving-analytic", rank=10)
+@_guard
 def neuron_inference(row: GroundTruthRow) -> Prediction:
     from trnsim.workloads.serving import Deployment, analytic_serving, chips_from_cores
 
@@ -162,6 +182,7 @@ def _pick_tp(model, chip, dtype: str, n: int) -> int:
 
 
 @register("mlperf_inference", name="serving-analytic", rank=10)
+@_guard
 def mlperf(row: GroundTruthRow) -> Prediction:
     from trnsim.models import resolve_model_name
     from trnsim.workloads.serving import Deployment, analytic_serving
@@ -209,6 +230,7 @@ def mlperf(row: GroundTruthRow) -> Prediction:
 
 # ---------------------------------------------------------------------------------------- TRT-LLM tables
 @register("llm_serving_throughput", name="serving-analytic", rank=10)
+@_guard
 def llm_serving(row: GroundTruthRow) -> Prediction:
     from trnsim.workloads.serving import Deployment, analytic_serving
 
@@ -229,14 +251,7 @@ def llm_serving(row: GroundTruthRow) -> Prediction:
                      max_batch=batch or cal.TRTLLM_MAX_BATCH, max_batched_tokens=cal.TRTLLM_MAX_TOKENS,
                      mem_fraction=cal.KV_MEM_FRACTION, kv_policy=cal.TRTLLM_KV_POLICY)
     cost = _cost(model.name, chip.name, system.name if system else None, dep)
-    try:
-        r = analytic_serving(model, system or chip, dep, isl=isl, osl=osl, batch=batch, cost=cost)
-    except Exception as e:
-        from trnsim.errors import TrnsimError
-
-        if isinstance(e, TrnsimError):
-            raise NotSupported(str(e)) from None
-        raise
+    r = analytic_serving(model, system or chip, dep, isl=isl, osl=osl, batch=batch, cost=cost)
     note = f"{reps} x TP{tp}{f' PP{pp}' if pp > 1 else ''} {dtype}, batch {r.batch} (KV limit {r.kv_batch_limit}), {isl}/{osl}"
     if row.metric == "total_output_throughput":
         return Prediction(r.output_tokens_per_s, "serving analytic (offline max throughput)", note)
