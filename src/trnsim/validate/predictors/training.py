@@ -19,6 +19,9 @@ Rules:
 * Megatron rows: distributed optimizer (ZeRO-1), overlap flags as listed (``tp-comm-overlap``), mbs 1.
   MLPerf/Neuron: ZeRO-1, micro-batch 1 (from the row when given), no recomputation unless memory
   forces the auto plan to choose it.
+* Knobs a row does not publish are tuned the way a submitter would: with pp > 1 the number of
+  virtual pipeline stages (interleaving) is the fastest valid one; rows without any plan get the
+  fastest plan that fits (``--plan auto``).
 * MLPerf time-to-train = samples-to-train(gbs) / predicted throughput, with samples-to-train the
   benchmark's convergence length :data:`SAMPLES_TO_TRAIN` (fitted per benchmark on the product of the
   measured time-to-train and steady-state throughput of the same submissions, i.e. independent of this
@@ -125,6 +128,24 @@ def _auto(model, system, chips: int, seq: int, gbs: int, precision: str, lora: i
 _AUTO: dict[tuple, Any] = {}
 
 
+def _tune_unpublished(model, system, plan, chips: int):
+    """Pick the fastest value of knobs the row does not publish (virtual pipeline stages), as a submitter
+    tunes them; the published degrees stay fixed."""
+    if plan.pp == 1:
+        return plan
+    from trnsim.workloads.training import step_time
+
+    best, best_t = plan, None
+    for v in (1, 2, 3, 4, 6, 8, 12, 16):
+        cand = plan.with_(vpp=v)
+        if cand.problems(model, system, chips):
+            continue
+        t = step_time(model, system, cand, chips=chips)
+        if best_t is None or t < best_t:
+            best, best_t = cand, t
+    return best
+
+
 # ----------------------------------------------------------------------------- case builders
 def megatron_case(row: GroundTruthRow) -> Case:
     system = _system(row)
@@ -147,7 +168,7 @@ def megatron_case(row: GroundTruthRow) -> Case:
     if tp and pp and dp:
         plan = Plan(tp=tp, pp=pp, dp=dp, micro_batch=1, global_batch=gbs, seq_len=seq, zero=1,
                     overlap_tp="tp-comm-overlap" in overlap, overlap_dp=True)
-        return Case(model, system, plan, tp * pp * dp)
+        return Case(model, system, _tune_unpublished(model, system, plan, tp * pp * dp), tp * pp * dp)
     plan = _auto(model, system, n, seq, gbs or n, "bf16", overlap_tp=True)
     return Case(model, system, plan, n, auto=True)
 
@@ -190,7 +211,7 @@ def neuron_case(row: GroundTruthRow) -> Case:
     opt = (row.cfg("optimizer") or "adamw").lower()
     plan = Plan(tp=tp, pp=pp, dp=dp, micro_batch=mbs, global_batch=gbs, seq_len=seq, zero=1,
                 precision=precision, optimizer=opt if opt in ("adamw", "lamb", "sgd") else "adamw")
-    return Case(model, system, plan, chips)
+    return Case(model, system, _tune_unpublished(model, system, plan, chips), chips)
 
 
 _MLPERF = (("lora", "lora70b", "llama-2-70b"), ("405b", "llama405b", "llama-3.1-405b"),
@@ -228,7 +249,7 @@ def mlperf_case(row: GroundTruthRow) -> Case:
             raise NotSupported(f"tp x pp x cp x dp = {tp * pp * cp * dp} != {n} accelerators")
         plan = Plan(tp=tp, pp=pp, dp=dp, cp=cp, micro_batch=1, global_batch=gbs, seq_len=seq, zero=1,
                     precision=precision, overlap_tp=True, lora_rank=lora)
-        return Case(model, system, plan, n, bench)
+        return Case(model, system, _tune_unpublished(model, system, plan, n), n, bench)
     plan = _auto(model, system, n, seq, gbs, precision, lora, )
     return Case(model, system, plan, n, bench, auto=True)
 
