@@ -332,3 +332,15 @@ def test_psum_over_capacity_warning():
     tb.ins("vector", "memset", [], [tb.tile(tiles[0])])
     prof = simulate(tb.trace)
     assert prof.memory["psum"].over and any("PSUM over capacity" in w for w in prof.warnings)
+
+
+def test_nc_v2_vector_scalar_psum_conflict():
+    """NC-v2: VectorE (PSUM -> SBUF copy) and ScalarE (PSUM -> SBUF activation) serialize on PSUM."""
+    for target, serial in (("trn1", True), ("trn2", False)):
+        tb = TraceBuilder(target)
+        p1, p2 = tb.psum("p1", (128, 512)), tb.psum("p2", (128, 512))
+        a, b = tb.sbuf("a", (128, 512), "float32"), tb.sbuf("b", (128, 512), "float32")
+        tb.ins("vector", "tensor_copy", [tb.tile(p1)], [tb.tile(a)])
+        tb.ins("scalar", "activation", [tb.tile(p2)], [tb.tile(b)])
+        prof = simulate(tb.trace)
+        assert (prof.events[1].start >= prof.events[0].end - 1e-15) is serial

@@ -41,6 +41,9 @@ def is_dma(ins) -> bool:
     return ins.engine == "dma" or ins.opcode in DMA_OPS
 
 
+# NC-v2 (N12): VectorE and GpSimdE cannot access SBUF at the same time; VectorE and ScalarE cannot
+# access PSUM at the same time. NC-v3 lifts both restrictions.
+_SHARED = {"sbuf": ("vector", "gpsimd"), "psum": ("vector", "scalar")}
 _LEVEL = {"hbm": "hbm", "shared_hbm": "hbm", "private_hbm": "hbm", "sbuf": "sbuf", "psum": "psum"}
 
 
@@ -114,19 +117,17 @@ def run(trace: KernelTrace, p: CoreParams) -> RawSchedule:
             else:
                 cyc = costs.engine_cycles(ins, p, eng)
             dur = cyc / p.clock[eng]
-            res = None
+            held: tuple[str, ...] = ()
             if conflicts:
                 spaces = {a.space for a in reads} | {a.space for a in writes}
-                if eng in ("vector", "gpsimd") and "sbuf" in spaces:
-                    res = "sbuf"
-                elif eng in ("vector", "scalar") and "psum" in spaces:
-                    res = "psum"
-                if res is not None and res_free[res] > start:
-                    start, pred = res_free[res], res_last[res]
+                held = tuple(r for r, engs in _SHARED.items() if r in spaces and eng in engs)
+                for r in held:
+                    if res_free[r] > start:
+                        start, pred = res_free[r], res_last[r]
             end = start + dur
             free[eng], last[eng] = end, idx
-            if res is not None:
-                res_free[res], res_last[res] = end, idx
+            for r in held:
+                res_free[r], res_last[r] = end, idx
             busy[eng] += dur
             track = eng
             deps.record(rs, ws, end, idx, eng)
