@@ -270,8 +270,13 @@ def samples_to_train(bench: str, gbs: int) -> float:
 
 
 def _method(case: Case, extra: str = "") -> str:
-    how = "auto plan" if case.auto else "published plan"
-    return f"simulate_training analytic ({how} {case.plan.label()}, {case.plan.precision}){extra}"
+    how = "fastest plan that fits" if case.auto else "published plan"
+    return f"simulate_training analytic, {how}{extra}"
+
+
+def _note(case: Case, r) -> str:
+    return (f"plan {case.plan.label()} {case.plan.precision} on {case.chips} x {case.system.chip_.name} "
+            f"({case.system.name}); step {r.step_time:.3f} s, MFU {r.mfu:.1%}")
 
 
 @register("megatron_mfu", name="training-step", rank=10)
@@ -288,7 +293,7 @@ def predict_megatron(row: GroundTruthRow) -> Prediction:
         value = 100.0 * tflops / peak if row.unit == "%" else tflops / peak
     else:
         raise NotSupported(f"metric {row.metric!r}")
-    return Prediction(value, _method(case), f"step {r.step_time:.3f} s; Megatron FLOPs formula; {case.system.name}")
+    return Prediction(value, _method(case, "; Megatron-LM FLOPs formula"), _note(case, r))
 
 
 @register("aws_neuron_training", name="training-step", rank=10)
@@ -298,12 +303,12 @@ def predict_neuron(row: GroundTruthRow) -> Prediction:
     if row.metric == "throughput":
         if "sequences" not in row.unit and "samples" not in row.unit:
             raise NotSupported(f"unit {row.unit!r}")
-        return Prediction(r.samples_per_s, _method(case), f"step {r.step_time:.3f} s")
+        return Prediction(r.samples_per_s, _method(case), _note(case, r))
     if row.metric == "MFU":
         peak = case.system.chip_.flops("bf16")
         mfu = r.model_flops_per_step / r.step_time / (case.chips * peak)
         return Prediction(100.0 * mfu if row.unit == "%" else mfu, _method(case, "; MFU vs BF16 peak"),
-                          f"step {r.step_time:.3f} s")
+                          _note(case, r))
     raise NotSupported(f"metric {row.metric!r}")
 
 
@@ -312,13 +317,13 @@ def predict_mlperf(row: GroundTruthRow) -> Prediction:
     case = mlperf_case(row)
     r = _simulate(case)
     if row.metric == "steady_state_throughput":
-        return Prediction(r.samples_per_s, _method(case), f"step {r.step_time:.3f} s")
+        return Prediction(r.samples_per_s, _method(case), _note(case, r))
     if row.metric == "time_to_train":
         s = samples_to_train(case.bench, case.plan.gbs)
         sec = s / r.samples_per_s
         scale = {"min": 60.0, "s": 1.0, "h": 3600.0}.get(row.unit)
         if scale is None:
             raise NotSupported(f"unit {row.unit!r}")
-        return Prediction(sec / scale, _method(case, f"; {s:,.0f} samples to train ({SAMPLES_TO_TRAIN[case.bench][3]})"),
-                          f"step {r.step_time:.3f} s")
+        return Prediction(sec / scale, _method(case, "; samples-to-train / throughput"),
+                          f"{s:,.0f} samples to train ({SAMPLES_TO_TRAIN[case.bench][3]}); " + _note(case, r))
     raise NotSupported(f"metric {row.metric!r}")
