@@ -132,7 +132,7 @@ def compute_costs(model: "ModelSpec", chip: "ChipSpec", plan: "Plan",
     acc: dict[str, dict[str, float]] = {}
     sources: set[str] = set()
     family = "gpu" if chip.family == "gpu" else "trainium"
-    derate = 1.0 / SUSTAINED_COMPUTE[family]
+    derate = 1.0 / SUSTAINED_COMPUTE.get(chip.generation, SUSTAINED_COMPUTE[family])
     gap = KERNEL_GAP_S[family]
     attn_fwd: dict[str, tuple[float, float]] = {}
     for phase, ops in (("fwd", fwd_ops), ("bwd", bwd_ops)):
