@@ -173,10 +173,13 @@ def megatron_case(row: GroundTruthRow) -> Case:
     return Case(model, system, plan, n, auto=True)
 
 
-_NEURON_MODELS = {
-    "llama-3.1-8b": "llama-3.1-8b", "llama2-7b": "llama-2-7b", "llama2-70b": "llama-2-70b",
-    "gpt3-175b": "gpt3-175b", "bert-large": "bert-large",
-}
+def _resolve(text: str):
+    from trnsim.models import resolve_model_name
+
+    key = resolve_model_name(text)
+    if key is None:
+        raise NotSupported(f"model {text!r} (vision/multimodal or unknown) is not in the model catalog")
+    return _load(key)
 
 
 def neuron_case(row: GroundTruthRow) -> Case:
@@ -190,12 +193,13 @@ def neuron_case(row: GroundTruthRow) -> Case:
         # row's 289 TFLOP per 2048-token sequence)
         model = _gpt(7680, 32, 48, 50257, seq)
     else:
-        key = next((v for k, v in _NEURON_MODELS.items() if k in text.replace(" ", "-").replace("huggingface-", "")), None)
-        if key is None:
-            raise NotSupported(f"model {row.model_or_kernel!r} (vision/multimodal or unknown) is not in the model catalog")
-        model = _load(key)
+        model = _resolve(row.model_or_kernel)
     seq = _int(row, "seq_in", "seq_len") or 2048
-    cores = row.chip_cores if hasattr(row, "chip_cores") else system.chip_.cores
+    chip = system.chip_
+    # Neuron configs count logical NeuronCores: Trn1 exposes its 2 physical cores, Trn2/Trn3 default
+    # to LNC=2 (two physical cores per logical core, 4 per chip) unless the row says otherwise
+    lnc = _int(row, "lnc") or (1 if chip.generation == "trn1" else 2)
+    cores = max(1, chip.cores // lnc)
     tp_c, pp = _int(row, "tp") or 1, _int(row, "pp") or 1
     mbs, gbs = _int(row, "microbatch") or 1, _int(row, "global_batch")
     chips = row.num_accelerators
@@ -214,8 +218,8 @@ def neuron_case(row: GroundTruthRow) -> Case:
     return Case(model, system, _tune_unpublished(model, system, plan, chips), chips)
 
 
-_MLPERF = (("lora", "lora70b", "llama-2-70b"), ("405b", "llama405b", "llama-3.1-405b"),
-           ("8b", "llama8b", "llama-3.1-8b"), ("gpt3", "gpt3", "gpt3-175b"), ("gpt-3", "gpt3", "gpt3-175b"))
+#: benchmark (for samples-to-train) by a key in the row's model name
+_MLPERF = (("lora", "lora70b"), ("405b", "llama405b"), ("3.1 8b", "llama8b"), ("gpt3", "gpt3"), ("gpt-3", "gpt3"))
 
 
 def mlperf_case(row: GroundTruthRow) -> Case:
@@ -223,14 +227,8 @@ def mlperf_case(row: GroundTruthRow) -> Case:
 
     system = _system(row)
     text = row.model_or_kernel.lower()
-    bench = model_name = None
-    for key, b, m in _MLPERF:
-        if key in text:
-            bench, model_name = b, m
-            break
-    if bench is None:
-        raise NotSupported(f"benchmark {row.model_or_kernel!r} not modelled")
-    model = _load(model_name)
+    bench = next((b for key, b in _MLPERF if key in text), "")
+    model = _resolve(row.model_or_kernel)
     chip = system.chip_
     variant = (row.cfg("cfg_variant") or "").lower()
     if chip.vendor == "nvidia" and chip.generation in ("hopper", "blackwell", "blackwell-ultra"):
@@ -240,7 +238,7 @@ def mlperf_case(row: GroundTruthRow) -> Case:
         precision = "bf16"
     seq = _int(row, "seq_len") or 2048
     gbs = _int(row, "global_batch") or row.num_accelerators
-    lora = LORA_RANK if bench == "lora70b" else 0
+    lora = LORA_RANK if "lora" in text else 0
     n = row.num_accelerators
     tp, pp, cp, dp = (_int(row, k) for k in ("tp", "pp", "cp", "dp"))
     if tp and pp and dp:
@@ -319,6 +317,8 @@ def predict_mlperf(row: GroundTruthRow) -> Prediction:
     if row.metric == "steady_state_throughput":
         return Prediction(r.samples_per_s, _method(case), _note(case, r))
     if row.metric == "time_to_train":
+        if case.bench not in SAMPLES_TO_TRAIN:
+            raise NotSupported(f"no samples-to-train known for {row.model_or_kernel!r}")
         s = samples_to_train(case.bench, case.plan.gbs)
         sec = s / r.samples_per_s
         scale = {"min": 60.0, "s": 1.0, "h": 3600.0}.get(row.unit)
