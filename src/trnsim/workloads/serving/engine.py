@@ -315,17 +315,20 @@ class Replica:
         B = self.B
         # 1. decodes: reserve the blocks this iteration's decode tokens need (preempting if full)
         reserve = 0
-        while self.n:
-            reserve = self._new_blocks(self.K, 1)
-            if reserve <= self._free() or not self._make_room(reserve, allow_preempt=False) and \
-                    not self._preempt_one():
-                break
-        reserve = self._new_blocks(self.K, 1) if self.n else 0
+        if self.n and not self.reserve:
+            reserve = self.phase[(1 - self.K) % B]
+            if reserve > self.capacity - self.used:
+                while self.n:
+                    reserve = self._new_blocks(self.K, 1)
+                    if reserve <= self._free() or not self._make_room(reserve, allow_preempt=False) and \
+                            not self._preempt_one():
+                        break
+                reserve = self._new_blocks(self.K, 1) if self.n else 0
         self.used += reserve
         budget = self.budget - self.n
         chunks: list[tuple[Request, int]] = []
         # 2. continuing prefills
-        if not self.static:
+        if not self.static and self.prefilling:
             for r in list(self.prefilling):
                 if budget <= 0:
                     break
@@ -343,8 +346,8 @@ class Replica:
                 budget -= q
         # 3. admissions
         running = self.n + len(self.prefilling)
-        admit_ok = not self.static or (self.n == 0 and not self.prefilling)
-        while self.waiting and admit_ok and running < self.dep.max_batch and (budget > 0 or self.static):
+        admit_ok = bool(self.waiting) and (not self.static or (self.n == 0 and not self.prefilling))
+        while admit_ok and self.waiting and running < self.dep.max_batch and (budget > 0 or self.static):
             r = self.waiting[0]
             if r.prefilled == -1:  # disaggregated: KV already computed elsewhere
                 kv = r.isl + r.generated

@@ -245,16 +245,18 @@ def _result(model, system, chip, dep, workload, reqs, stats, slo, plan, wall, re
         idx = {rep.idx: i for i, rep in enumerate(replicas)}
         last_t = t_start
         area = 0.0
+        total = 0.0  # running sum of the replicas' current utilisation
         every = max(1, len(stats.kv_samples) // 2000)
         for j, (t, rid, u) in enumerate(stats.kv_samples):
-            avg = sum(cur) / nrep
-            area += avg * (t - last_t)
+            area += total / nrep * (t - last_t)
             last_t = t
-            cur[idx[rid]] = u
-            avg = sum(cur) / nrep
-            kv_max = max(kv_max, u)
+            i = idx[rid]
+            total += u - cur[i]
+            cur[i] = u
+            if u > kv_max:
+                kv_max = u
             if j % every == 0:
-                kv_series.append((t, avg))
+                kv_series.append((t, total / nrep))
         kv_mean = area / max(last_t - t_start, 1e-12)
     ms = lambda x: x  # noqa: E731
     itl = {"mean": stats.itl_mean(), "p50": stats.itl_quantile(0.5), "p90": stats.itl_quantile(0.9),
