@@ -133,14 +133,15 @@ def _print_result(r: Any, train_tokens: float | None) -> None:
         ("samples/s", f"{r.samples_per_s:,.2f}"),
         (f"MFU ({r.mfu_dtype} peak)", f"{r.mfu:.1%}"),
         ("model TFLOP/s per chip", f"{r.achieved_tflops_per_chip:,.1f}"),
-        ("power per chip (TDP estimate)", f"{r.power_w:,.0f} W"),
-        ("energy per step (TDP estimate)", f"{r.energy_per_step_j / 3.6e6:,.3f} kWh"),
+        ("power per chip", f"{r.power_w:,.0f} W"),
+        ("facility power (hosts, PUE)", f"{r.system_power_w / 1e3:,.1f} kW"),
+        ("energy per step", f"{r.energy_per_step_j / 3.6e6:,.3f} kWh"),
     ]
     if r.cost_per_step is not None:
         rows.append(("cost per step (on-demand)", f"${r.cost_per_step:,.4f}"))
     if train_tokens:
         rows.append((f"time to train {train_tokens:.3g} tokens", _fmt_s(r.time_to_train(train_tokens))))
-        rows.append(("energy to train (TDP estimate)", f"{r.energy_to_train(train_tokens) / 3.6e9:,.1f} MWh"))
+        rows.append(("energy to train", f"{r.energy_to_train(train_tokens) / 3.6e9:,.1f} MWh"))
         c = r.cost_to_train(train_tokens)
         if c is not None:
             rows.append(("cost to train (on-demand)", f"${c:,.0f}"))

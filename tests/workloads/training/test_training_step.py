@@ -45,14 +45,16 @@ def test_outputs(llama8b):
     assert r.model_flops_per_step == pytest.approx(model_flops_per_token(llama8b, 4096) * 64 * 4096)
     assert r.mfu == pytest.approx(r.model_flops_per_step / (r.step_time * 8 * sysm.chip_.flops("fp8")))
     assert r.memory.fits and r.memory.total < r.memory.capacity
-    assert r.power_w <= sysm.chip_.tdp.si and r.energy_per_step_j == pytest.approx(r.power_w * 8 * r.step_time)
+    assert 0 < r.power_w <= sysm.chip_.tdp.si
+    assert r.system_power_w > 8 * r.power_w  # hosts and PUE on top of the chips
+    assert r.energy_per_step_j == pytest.approx(r.system_power_w * r.step_time)
     assert r.price_per_hour == pytest.approx(sysm.price_per_hour())
     assert r.time_to_train(1e12) == pytest.approx(1e12 / r.tokens_per_s)
     assert r.cost_to_train(1e12) == pytest.approx(r.price_per_hour * r.time_to_train(1e12) / 3600)
     d = r.to_dict(tokens=1e12)
     json.dumps(d)
     assert d["breakdown_s"]["total"] == pytest.approx(d["step_time_s"])
-    assert "TDP" in d["energy_method"]
+    assert "economics" in d["energy_method"]
 
 
 def test_more_micro_batches_shrink_the_bubble(llama8b):

@@ -38,7 +38,8 @@ AGREEMENT_TOLERANCE = 0.03
 #: fitted jointly with costs.SUSTAINED_COMPUTE / KERNEL_GAP_S on MEG-001..020 and the MLPerf
 #: steady-state throughput rows (it carries the short-step, large-DP MLPerf rows). Trainium: 0 (not fitted).
 STEP_OVERHEAD_S = {"gpu": 0.1, "trainium": 0.0}
-#: Idle power as a fraction of TDP when the catalog has no idle figure (assumed; economics layer pending).
+#: Idle power as a fraction of TDP for the fallback energy estimate (assumed; used only when the
+#: economics power model cannot price the chip).
 IDLE_POWER_FRACTION = 0.3
 #: Megatron DDP gradient buckets: the last bucket's reduction cannot overlap anything.
 DP_BUCKETS = 8
@@ -78,10 +79,12 @@ class TrainingResult:
     mfu_dtype: str
     achieved_tflops_per_chip: float
     memory: MemoryBreakdown
-    power_w: float
-    energy_per_step_j: float
+    power_w: float  # per chip, accelerator only
+    energy_per_step_j: float  # all chips with their share of hosts, x PUE
     price_per_hour: float | None
     fidelity: str
+    system_power_w: float = 0.0  # facility power of the chips used (hosts, PUE included)
+    energy_method: str = ""
     comm_detail: dict[str, float] = field(default_factory=dict)
     stage_times: list[dict[str, float]] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
@@ -116,9 +119,8 @@ class TrainingResult:
             "mfu": self.mfu, "mfu_dtype": self.mfu_dtype,
             "achieved_tflops_per_chip": self.achieved_tflops_per_chip,
             "memory_per_chip": self.memory.to_dict(),
-            "power_w": self.power_w, "energy_per_step_j": self.energy_per_step_j,
-            "energy_method": "TDP-based estimate: idle + (TDP - idle) x busy fraction, chips only "
-                             "(placeholder until the economics layer)",
+            "power_w": self.power_w, "system_power_w": self.system_power_w,
+            "energy_per_step_j": self.energy_per_step_j, "energy_method": self.energy_method,
             "price_per_hour": self.price_per_hour, "cost_per_step": self.cost_per_step,
             "comm_s": self.comm_detail, "stages": self.stage_times,
             "sources": self.sources, "notes": self.notes,
@@ -327,18 +329,12 @@ def simulate_training(
     peak = system.chip_.flops(mfu_dtype)
     mfu = mflops / (step * n * peak)
     achieved = mflops / step / n / 1e12
-    busy = compute / step if step > 0 else 0.0
+    busy = min(1.0, compute / step) if step > 0 else 0.0
     chip = system.chip_
-    tdp = chip.tdp.si if chip.tdp is not None else 0.0
-    idle = chip.idle_power.si if chip.idle_power is not None else IDLE_POWER_FRACTION * tdp
-    power = idle + (tdp - idle) * min(1.0, busy)
-    price = system.price_per_hour("on_demand")
-    price = None if price is None else price * n / system.num_chips
     notes = []
-    if tdp == 0:
-        notes.append(f"{chip.name} has no TDP in the catalog: energy is 0")
-    if price is None:
-        notes.append(f"{system.name} has no on-demand price in the catalog: cost unknown")
+    link = min(1.0, (detail["tp_cp_ep_raw"] + detail["dp_raw"]) / step) if step > 0 else 0.0
+    power, facility, energy_method = _power(system, n, busy, link, notes)
+    price = _price(system, n, notes)
     if m < plan.pp:
         notes.append(f"only {m} micro-batches for {plan.pp} pipeline stages: large bubble")
     stage_rows = [{"rank": r, "layers": len(chunk_layers(model.layers, plan.pp, plan.vpp)[r]),
@@ -349,10 +345,42 @@ def simulate_training(
         model=model.name, system=system.name, chip=chip.name, chips=n, plan=plan, step_time=step,
         breakdown=breakdown, tokens_per_step=tokens, tokens_per_s=tokens / step, samples_per_s=plan.gbs / step,
         model_flops_per_step=mflops, mfu=mfu, mfu_dtype=mfu_dtype, achieved_tflops_per_chip=achieved,
-        memory=mem, power_w=power, energy_per_step_j=power * n * step, price_per_hour=price,
+        memory=mem, power_w=power, energy_per_step_j=facility * step, price_per_hour=price,
+        system_power_w=facility, energy_method=energy_method,
         fidelity=fidelity, comm_detail=detail, stage_times=stage_rows,
         sources=list(sources), notes=notes, timeline=timeline,
     )
+
+
+def _power(system: "SystemSpec", n: int, busy: float, link: float, notes: list[str]) -> tuple[float, float, str]:
+    """(W per chip, facility W of the n chips, method). Uses trnsim.economics (utilisation-based power with
+    host share and PUE); compute and HBM utilisation = the compute-busy fraction of the step, links = the
+    raw collective time fraction. Falls back to a TDP estimate if the chip has no TDP there."""
+    chip = system.chip_
+    try:
+        from trnsim.economics import Utilization, chip_power, system_power
+
+        u = Utilization(compute=busy, memory=busy, link=link)
+        per_chip = chip_power(chip, u)
+        facility = system_power(system, u, chips=n).facility_w
+        return per_chip, facility, ("trnsim.economics: TDP x (idle + dynamic share x utilisation), host share, "
+                                    "PUE; utilisation = compute-busy fraction of the step")
+    except (ImportError, TrnsimError) as e:
+        tdp = chip.tdp.si if chip.tdp is not None else 0.0
+        idle = chip.idle_power.si if chip.idle_power is not None else IDLE_POWER_FRACTION * tdp
+        notes.append(f"power model unavailable ({e}); TDP estimate used")
+        p = idle + (tdp - idle) * busy
+        return p, p * n, "TDP estimate: idle + (TDP - idle) x busy fraction, chips only"
+
+
+def _price(system: "SystemSpec", n: int, notes: list[str]) -> float | None:
+    try:
+        from trnsim.economics import system_price
+
+        return system_price(system, "on_demand", chips=n).usd_per_hour
+    except (ImportError, TrnsimError):
+        notes.append(f"{system.name} has no on-demand price in the catalog: cost unknown")
+        return None
 
 
 def step_time(model: "ModelSpec", system: "SystemSpec", plan: Plan, *, chips: int | None = None,
