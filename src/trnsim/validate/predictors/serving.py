@@ -130,17 +130,23 @@ def neuron_inference(row: GroundTruthRow) -> Prediction:
         system = None
     mdt = _dtype(row.cfg("matmul_dtype") or row.cfg("dtype"))
     wdt = _dtype(row.cfg("weight_dtype"), mdt)
-    dep = Deployment(tp=chips, dtype=mdt, weight_dtype=wdt, kv_dtype=mdt, max_batch=batch, schedule="static",
+    framework = (row.cfg("framework") or "").lower()
+    # vLLM-on-Neuron runs continuous batching; Transformers-NeuronX / NxD Inference benchmarks run static batches
+    schedule = "continuous" if "vllm" in framework else "static"
+    dep = Deployment(tp=chips, dtype=mdt, weight_dtype=wdt, kv_dtype=mdt, max_batch=batch, schedule=schedule,
                      max_batched_tokens=max(8192, batch * isl), prefix_caching=False, mem_fraction=1.0)
     cost = _cost(model.name, chip.name, system.name if system else None, dep)
     r = analytic_serving(model, system or chip, dep, isl=isl, osl=osl, batch=batch, cost=cost)
-    note = f"TP{tp_cores} NeuronCores = {chips:g} {chip.name} chips, static batch {batch}, {isl}/{osl}, {wdt} weights"
-    if row.metric.startswith("TTFT"):
+    note = f"TP{tp_cores} NeuronCores = {chips:g} {chip.name} chips, {schedule} batch {batch}, {isl}/{osl}, {wdt} weights"
+    if row.metric.upper().startswith("TTFT"):
         return Prediction(_to_unit(r.ttft_s, row.unit), "serving analytic (static batch prefill)", note)
-    if row.metric.startswith("TPOT"):
+    if row.metric.upper().startswith(("TPOT", "ITL")):
         return Prediction(_to_unit(r.tpot_s, row.unit), "serving analytic (mean decode step)", note)
-    if row.metric == "output_token_throughput" and row.unit == "tokens/s":
-        return Prediction(r.output_tokens_per_s, "serving analytic (static batch)", note)
+    m = row.metric.lower()
+    if "throughput" in m and row.unit == "tokens/s" and not m.startswith(("total", "input")):
+        return Prediction(r.output_tokens_per_s, f"serving analytic ({schedule} batch)", note)
+    if m.startswith(("e2e", "end_to_end")) and row.unit in ("s", "ms", "us"):
+        return Prediction(_to_unit(r.e2e_s, row.unit), f"serving analytic ({schedule} batch)", note)
     raise NotSupported(f"metric {row.metric!r}")
 
 
@@ -153,9 +159,12 @@ def _encoder(row: GroundTruthRow, chip, model) -> Prediction:
     mdt = _dtype(row.cfg("matmul_dtype") or row.cfg("dtype"))
     op_time = _default_op_time()
     ops = model.ops("prefill", batch, seq, dtype=mdt)
-    share = 1.0 / max(1, chip.cores)  # one NeuronCore
+    from trnsim.workloads.serving import logical_cores_per_chip
+
+    per_chip = logical_cores_per_chip(chip)  # NeuronCores as the runtime shows them (LNC=2 on Trn2/Trn3)
+    share = 1.0 / per_chip  # one NeuronCore
     t = sum(op_time(o, chip) for o in ops) / share + c.iteration_overhead(chip, model, None)
-    cores = chip.cores * max(1, row.num_accelerators)
+    cores = per_chip * max(1, row.num_accelerators)
     note = f"one forward pass of {batch}x{seq} on 1 of {cores} NeuronCores ({mdt})"
     if row.metric.startswith("latency"):
         return Prediction(_to_unit(t, row.unit), "encoder forward (ops on one NeuronCore)", note)
