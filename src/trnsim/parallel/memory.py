@@ -15,7 +15,9 @@ MLP block              2h (norm input) + 2h (MLP input) + 6 ffn (gated: gate, up
                        4 ffn (GELU input and output) + h dm; MoE: x top_k with the expert width
 =====================  =========================================================================
 
-For a GPT layer (q_dim = kv_dim = h, ffn = 4h, dropout) this is Korthikanti's 34 sbh + 5 as^2 b.
+For a GPT layer (q_dim = kv_dim = h, ffn = 4h, dropout) this is Korthikanti's 34 sbh + 5 as^2 b. In fp8/fp4
+training the inputs of the four GEMMs (QKV, O-projection, MLP up and down) are kept in the low-precision
+format the GEMM consumed (:data:`GEMM_INPUT_BYTES`).
 Tensor parallelism divides the layer-internal tensors by t; the norm inputs, the QKV/MLP inputs and the
 dropout masks (10 sbh for GPT) are divided by t only with sequence parallelism. Full recomputation keeps
 only each layer's input (2 sbh, / t with SP). Context parallelism divides the tokens by cp.
@@ -43,6 +45,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from trnsim.parallel.plan import Plan
 
 GiB = 2**30
+#: Bytes per element of a GEMM input kept for the backward pass: low-precision training (Transformer
+#: Engine, Neuron) keeps the quantised copy the forward GEMM consumed.
+GEMM_INPUT_BYTES = {"fp8": 1.0, "mxfp8": 1.03125, "nvfp4": 0.5625, "mxfp4": 0.53125}
 
 #: Part of HBM not available to tensors: runtime/driver context, collective-library buffers and allocator
 #: fragmentation. Assumed (PyTorch+NCCL typically leave ~90-95 % of HBM usable; Neuron similar).
@@ -167,26 +172,29 @@ def layer_activation_bytes_per_token(model: "ModelSpec", plan: "Plan", layer: in
     h = model.hidden
     dm = 1.0 if (uses_dropout(model) if dropout is None else dropout) else 0.0
     if plan.recompute == "full":
-        return 2.0 * h / (t if plan.seq_parallel else 1)
+        return (4.0 if plan.precision == "fp32" else 2.0) * h / (t if plan.seq_parallel else 1)
     qd = model.heads * model.q_head_dim
     kvd = model.kv_heads * model.head_dim
     kv_per_chip = max(kvd / t, model.head_dim)  # KV heads are replicated when tp > kv_heads
+    g = GEMM_INPUT_BYTES.get(plan.precision, 2.0)  # GEMM inputs are saved in the GEMM's format
     # tensors split by TP (and unsplit replicated parts)
-    split = 2 * qd / t + 4 * kv_per_chip + 2 * qd / t
-    replicated = 2 * h + 2 * h + h * dm  # attention norm input, QKV input, projection dropout mask
-    replicated += 2 * h + 2 * h + h * dm  # MLP norm input, MLP input, MLP dropout mask
+    split = 2 * qd / t + 4 * kv_per_chip + g * qd / t  # Q, K, V (attention), context (O-projection input)
+    replicated = 2 * h + g * h + h * dm  # attention norm input, QKV input, projection dropout mask
+    replicated += 2 * h + g * h + h * dm  # MLP norm input, MLP input, MLP dropout mask
+    mlp = (4 + g) if model.gated_mlp else (2 + g)  # gate/up (or GELU input) + the down-projection input
     if model.is_moe_layer(layer):
         m = model.moe
-        per = (6 if model.gated_mlp else 4) * m.expert_ffn  # type: ignore[union-attr]
-        split += m.top_k * per / t + (6 if model.gated_mlp else 4) * m.shared_total_ffn / t  # type: ignore[union-attr]
+        per = mlp * m.expert_ffn  # type: ignore[union-attr]
+        split += m.top_k * per / t + mlp * m.shared_total_ffn / t  # type: ignore[union-attr]
         split += m.top_k * 2 * h / t + 4 * m.num_experts / t  # dispatched token copies, router logits (fp32)
     else:
-        split += (6 if model.gated_mlp else 4) * model.ffn / t
+        split += mlp * model.ffn / t
     if not flash_attention and plan.recompute == "none":
         split += (4 + dm) * model.heads * (plan.seq_len / cp) / t
+    scale = 2.0 if plan.precision == "fp32" else 1.0  # fp32 training keeps 4-byte activations
     if plan.seq_parallel:
-        return split + replicated / t
-    return split + replicated
+        return scale * (split + replicated / t)
+    return scale * (split + replicated)
 
 
 def activation_bytes(model: "ModelSpec", plan: "Plan", rank: int, *, flash_attention: bool = True,
