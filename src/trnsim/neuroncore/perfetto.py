@@ -24,6 +24,7 @@ def events(profile: "KernelProfile", pid: int = 1) -> list[dict]:
         out.append({"ph": "M", "pid": pid, "tid": i, "name": "thread_name", "args": {"name": t}})
         out.append({"ph": "M", "pid": pid, "tid": i, "name": "thread_sort_index", "args": {"sort_index": i}})
     last_end: dict[str, float] = {}
+    instrs = profile.trace.instructions if profile.trace is not None else None
     for e in profile.events:
         start = max(e.start, last_end.get(e.track, 0.0))  # DMA transfers of one queue may overlap slightly
         end = max(e.end, start)
@@ -31,6 +32,12 @@ def events(profile: "KernelProfile", pid: int = 1) -> list[dict]:
         args = {"index": e.index}
         if e.source:
             args["source"] = f"{e.source[0]}:{e.source[1]}"
+        if instrs is not None and e.index < len(instrs):
+            ins = instrs[e.index]
+            args.update({k: v for k, v in ins.attrs.items() if isinstance(v, (int, float, str)) and v is not None})
+            args["operands"] = " ".join(f"{a.space}[{a.partitions}x{a.elements_per_partition}]{a.dtype}"
+                                        for a in ins.inputs) + " -> " + " ".join(
+                f"{a.space}[{a.partitions}x{a.elements_per_partition}]{a.dtype}" for a in ins.outputs)
         out.append({"ph": "X", "pid": pid, "tid": tid[e.track], "name": e.name,
                     "ts": start * 1e6, "dur": (end - start) * 1e6, "args": args})
     return out

@@ -79,6 +79,7 @@ class KernelProfile:
     memory: dict[str, MemoryPeak]
     events: list[TimelineEvent] = field(repr=False, default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    trace: KernelTrace | None = field(repr=False, default=None)
 
     @property
     def busy_pct(self) -> dict[str, float]:
@@ -185,5 +186,5 @@ def build(trace: KernelTrace, p: CoreParams, raw: RawSchedule, mem: dict[str, Me
         bytes={k: {"read": v[0], "write": v[1]} for k, v in raw.bytes.items()},
         mbu=(hbm[0] + hbm[1]) / total / membw if total and membw else 0.0, memory_bandwidth=membw,
         dma=stats, critical_path=cp, critical_path_time=cp_time, memory=mem, events=events,
-        warnings=warnings,
+        warnings=warnings, trace=trace,
     )
