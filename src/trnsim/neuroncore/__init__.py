@@ -3,6 +3,19 @@
 ``simulate(trace)`` schedules a :class:`~trnsim.nki.trace.KernelTrace` on the Tensor, Vector,
 Scalar, GpSimd and Sync engines and the 16 DMA engines of one core, with the published cost
 formulas and the constants of the hardware catalog, and returns a :class:`KernelProfile`.
+
+Model (modules): ``engine`` (in-order engine streams; start = max(engine free, operands ready);
+semaphore latency across engines; static overhead + 2 SBUF access starts between dependent
+instructions on one engine; NC-v2 Vector/GpSimd SBUF and Vector/Scalar PSUM conflicts), ``deps``
+(RAW/WAR/WAW from overlapping address regions, bucketed), ``costs`` (per-instruction formulas,
+TensorE II with background LoadStationary, fp32 x4, FP8 double-row / MX work, perf modes),
+``dma`` (16 engines x partitions, fixed issue-to-start latency, per-engine bandwidth with the
+strided-HBM efficiency, HBM share cap, in-order queues served work-conservingly), ``memory``
+(SBUF/PSUM peaks), ``profile`` (KernelProfile, critical path), ``perfetto`` (trace export).
+
+Not modeled: DMA per-descriptor overhead beyond the fixed latency (the NC-v2 ladder data shows
+flat throughput for 256 B - 4 KiB rows), TensorE pipeline fill/drain, instruction-queue depth,
+SBUF bank/port contention on NC-v3+, LNC=2 (one core per trace), spills.
 """
 
 from __future__ import annotations
