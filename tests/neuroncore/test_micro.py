@@ -344,3 +344,16 @@ def test_nc_v2_vector_scalar_psum_conflict():
         tb.ins("scalar", "activation", [tb.tile(p2)], [tb.tile(b)])
         prof = simulate(tb.trace)
         assert (prof.events[1].start >= prof.events[0].end - 1e-15) is serial
+
+
+def test_critical_path_sums_to_total():
+    """Load (1300 ns issue latency + data), then a dependent VectorE op (+100 ns semaphore)."""
+    tb = TraceBuilder("trn2")
+    x = tb.hbm("x", (128, 512), "float32")
+    a, b = tb.sbuf("a", (128, 512), "float32"), tb.sbuf("b", (128, 512), "float32")
+    tb.load(tb.tile(a), tb.rect(x, 0, 128, 0, 512), line=1)
+    tb.ins("vector", "tensor_scalar", [tb.tile(a)], [tb.tile(b)], line=2)
+    prof = simulate(tb.trace)
+    assert sum(c.time for c in prof.critical_path) == pytest.approx(prof.total_time)
+    waits = {c.source: c.time / NS for c in prof.critical_path if c.name == "wait (latency)"}
+    assert waits == pytest.approx({"kernel.py:1": 1300.0, "kernel.py:2": 100.0})

@@ -143,9 +143,10 @@ def critical_path(trace: KernelTrace, raw: RawSchedule, top: int = 10) -> tuple[
         j = raw.pred[i]
         if j >= i:
             break
-        if j >= 0 and raw.start[i] > raw.end[j]:
+        before = raw.end[j] if j >= 0 else 0.0
+        if raw.start[i] > before:  # semaphore / DMA issue latency not hidden by other work
             w = agg.setdefault((raw.track[i], "wait (latency)", _src(ins.source)), [0.0, 0])
-            w[0] += raw.start[i] - raw.end[j]
+            w[0] += raw.start[i] - before
             w[1] += 1
         i = j
         seen += 1
