@@ -20,7 +20,6 @@ One model for every row; how a row is mapped to a deployment is a rule by platfo
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 from trnsim.validate.registry import NotSupported, Prediction, register
@@ -268,5 +267,3 @@ def llm_serving(row: GroundTruthRow) -> Prediction:
         return Prediction(r.output_tokens_per_s / n, "serving analytic (given batch)", note)
     raise NotSupported(f"metric {row.metric!r}")
 
-
-_ = math

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any, Callable
 
@@ -181,9 +180,6 @@ def simulate_serving(model: Any, system: Any, deployment: Deployment, workload: 
         if first_r is not None:
             sim.at(first_r.arrival, next_arrival)
 
-    span = sum(r.isl + r.osl for r in reqs) / max(1, n_total)
-    stats.sample_every = 0.0
-    _ = span
     sim.run(until=max_sim_time)
     wall = time.perf_counter() - wall0
     return _result(model, sys_spec, chip, dep, workload, reqs, stats, slo, plan, wall, all_reps)
@@ -258,10 +254,8 @@ def _result(model, system, chip, dep, workload, reqs, stats, slo, plan, wall, re
             if j % every == 0:
                 kv_series.append((t, total / nrep))
         kv_mean = area / max(last_t - t_start, 1e-12)
-    ms = lambda x: x  # noqa: E731
     itl = {"mean": stats.itl_mean(), "p50": stats.itl_quantile(0.5), "p90": stats.itl_quantile(0.9),
            "p99": stats.itl_quantile(0.99), "max": stats.itl_quantile(1.0)}
-    _ = ms
     return ServingResult(
         model=getattr(model, "name", str(model)),
         system=getattr(system, "name", None) or getattr(chip, "name", ""),
@@ -287,9 +281,3 @@ def _result(model, system, chip, dep, workload, reqs, stats, slo, plan, wall, re
 
 __all__ = ["simulate_serving", "resolve"]
 
-
-def _unused(*_a: Any) -> None:  # pragma: no cover
-    return None
-
-
-_ = math
