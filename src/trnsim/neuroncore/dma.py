@@ -141,6 +141,8 @@ def bandwidth(ins: Instruction, p: CoreParams, src: Access | None, dst: Access |
     hbm_side = [a for a in (src, dst) if a is not None and a.space.endswith("hbm")]
     if any(not hbm_contiguous(a) for a in hbm_side):
         bw *= p.ratio("dma_strided_efficiency", 1.0)
+    if ins.opcode == "dma_compute":
+        bw *= p.ratio("dma_compute_efficiency", 1.0)
     if ins.opcode == "dma_transpose" or ins.attrs.get("transpose"):
         bw *= p.ratio("dma_transpose_hbm" if hbm_side else "dma_transpose_sbuf", 1.0)
     if hbm_side:
