@@ -118,7 +118,7 @@ def _auto(model, system, chips: int, seq: int, gbs: int, precision: str, lora: i
     if hit is None:
         try:
             res = auto_plans(model, system, chips, seq_len=seq, global_batch=gbs, precision=precision, top=1,
-                             micro_batches=(1, 2), vpps=(1,), zero=(1,), fixed=fixed or None, lora_rank=lora)
+                             micro_batches=(1, 2), vpps=(1, 2, 4), zero=(1,), fixed=fixed or None, lora_rank=lora)
         except TrnsimError as e:
             raise NotSupported(f"no plan fits: {e}") from None
         hit = _AUTO[key] = res.results[0].plan
