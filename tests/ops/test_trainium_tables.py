@@ -32,6 +32,8 @@ def test_every_aws_chip_has_tables_with_provenance():
     for chip in cal.aws_chips():
         ct = t.chips[chip.name]
         assert ct.provenance in ("assumed", "neuroncore")
+        for prov, _how in ct.family.values():
+            assert prov in ("assumed", "neuroncore")
         assert "bf16" in ct.gemm and "bf16" in ct.attention and ct.stream is not None
         for dt in cal.gemm_dtypes(chip):
             assert dt in ct.gemm, (chip.name, dt)
@@ -49,6 +51,25 @@ def test_shipped_table_matches_its_command():
         for (i, m), (j, n), (k, kk) in [((0, 1), (3, 8192), (3, 8192)), ((6, 8192), (3, 8192), (3, 8192)),
                                          ((4, 512), (1, 512), (2, 2048))]:
             assert ct.gemm["bf16"](m, n, kk) == pytest.approx(g["util"][i][j][k], rel=0.05), (chip.name, "stale: rerun python -m trnsim.ops.calibrate_trainium --write")
+
+
+def test_neuroncore_table_spot_check():
+    """A cheap grid point recomputed with the timing model matches the shipped table."""
+    t = load_tables()
+    if t.meta.get("method") != "neuroncore":
+        pytest.skip("analytic table")
+    from trnsim.hardware import load_chip
+    from trnsim.ops import nc_kernels
+
+    chip = load_chip("trn2")
+    ct = t.chips[chip.name]
+    assert ct.family["gemm.bf16"][0] == "neuroncore"
+    assert ct.family["attention.bf16"][0] == "assumed"  # analytic until the canonical kernel is pipelined
+    m, n, k = 128, 512, 512
+    tk = nc_kernels.gemm_time(chip, m, n, k, "bf16")
+    sol = max(2 * m * n * k / chip.flops("bf16"), (m * k + k * n + m * n) * 2 / chip.hbm_bandwidth.si)
+    assert ct.gemm["bf16"](m, n, k) == pytest.approx(min(1.0, sol / tk), rel=0.05), \
+        "stale: rerun python -m trnsim.ops.calibrate_trainium --method neuroncore --write"
 
 
 def test_utilisation_in_unit_interval_and_saturating():

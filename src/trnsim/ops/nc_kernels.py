@@ -111,7 +111,7 @@ def gemm_kernel(lhsT, rhs, rhs_resident: bool = True, double_row: bool = False):
     return out
 
 
-def flash_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2):
+def flash_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2, kv_block: int = 512):
     """qT [d, Q] (queries are the last Q positions), kT [d, S], v [S, d] -> out [Q, d].
 
     ``interleave`` query tiles advance block by block together, so one tile's softmax (Vector/Scalar)
@@ -121,7 +121,8 @@ def flash_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2):
     d, Q = qT.shape
     S = kT.shape[1]
     TQ = min(128, Q)
-    KB = min(512, S)
+    KB = min(kv_block, S)   # keys per softmax step; QK^T runs in 512-key matmuls (one PSUM bank each)
+    MB = min(512, KB)
     P = min(128, S)
     out = nl.ndarray((Q, d), dtype=v.dtype, buffer=nl.shared_hbm)
     keys = nl.ndarray((d, S), dtype=kT.dtype, buffer=nl.sbuf)
@@ -154,8 +155,11 @@ def flash_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2):
         live.append(keep)
         first = st["first"]
         s_ps = nl.ndarray((TQ, KB), dtype=nl.float32, buffer=nl.psum)
-        nisa.nc_matmul(dst=s_ps, stationary=st["q"], moving=keys[:, j * KB:(j + 1) * KB])
+        for c in range(KB // MB):
+            nisa.nc_matmul(dst=s_ps[:, c * MB:(c + 1) * MB], stationary=st["q"],
+                           moving=keys[:, j * KB + c * MB:j * KB + (c + 1) * MB])
         s = s_ps
+        yield
         if causal and (j + 1) * KB - 1 > first:
             # key j*KB + c is visible to query row p iff first + p - j*KB - c >= 0
             raw = nl.ndarray((TQ, KB), dtype=nl.float32, buffer=nl.sbuf)
@@ -164,6 +168,7 @@ def flash_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2):
             nisa.affine_select(dst=masked, pattern=[[-1, KB]], channel_multiplier=1, on_true_tile=raw,
                                on_false_value=-3.0e38, cmp_op=nl.greater_equal, offset=first - j * KB)
             s = masked
+            yield
         blk_max = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
         nisa.tensor_reduce(dst=blk_max, op=nl.max, data=s, axis=1)
         new_max = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
@@ -173,12 +178,14 @@ def flash_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2):
         # alpha = exp(scale * (old_max - new_max)) rescales the running sum and output
         alpha = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
         nisa.activation(dst=alpha, op=nl.exp, data=st["max"], bias=neg_max, scale=scale)
+        yield
         p = nl.ndarray((TQ, KB), dtype=v.dtype, buffer=nl.sbuf)
         blk_sum = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
         nisa.activation(dst=p, op=nl.exp, data=s, bias=neg_max, scale=scale, reduce_op=nl.add, reduce_res=blk_sum,
                         reduce_cmd=nisa.reduce_cmd.reset_reduce)
         nisa.tensor_scalar(dst=st["sum"], data=st["sum"], op0=nl.multiply, operand0=alpha, op1=nl.add, operand1=blk_sum)
         nisa.tensor_copy(dst=st["max"], src=new_max, engine="gpsimd")
+        yield
         o_ps = nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.psum)
         for c in range(KB // P):
             if c:
@@ -188,6 +195,7 @@ def flash_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2):
             pT = nl.ndarray((P, TQ), dtype=v.dtype, buffer=nl.sbuf)
             nisa.tensor_copy(dst=pT, src=pT_ps, engine="scalar" if c % 2 else "vector")
             nisa.nc_matmul(dst=o_ps, stationary=pT, moving=vals[:, (j * KB) // P + c, :])
+            yield
         nisa.scalar_tensor_tensor(dst=st["acc"], data=st["acc"], op0=nl.multiply, operand0=alpha, op1=nl.add,
                                   operand1=o_ps)
         keep.extend([s_ps, s, blk_max, new_max, neg_max, alpha, p, blk_sum, o_ps, pT_ps, pT])
@@ -202,9 +210,11 @@ def flash_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2):
     for g in range(0, n_tiles, interleave):
         group = [start(i) for i in range(g, min(n_tiles, g + interleave))]
         for j in range(max(st["nblk"] for st in group)):
-            for st in group:
-                if j < st["nblk"]:
-                    step(st, j)
+            # advance the tiles' steps phase by phase, round robin: each engine's in-order stream then
+            # alternates between independent tiles (software pipelining)
+            gens = [step(st, j) for st in group if j < st["nblk"]]
+            while gens:
+                gens = [g for g in gens if next(g, StopIteration) is not StopIteration]
         for st in group:
             finish(st)
     return out

@@ -108,6 +108,7 @@ class ChipTable:
     attention: dict[str, Grid] = field(default_factory=dict)   # dtype -> Grid(q_len, kv_len)
     stream: Grid | None = None                                  # Grid(bytes)
     notes: tuple[str, ...] = ()
+    family: dict[str, tuple[str, str]] = field(default_factory=dict)  # "gemm.bf16" -> (provenance, method)
 
 
 @dataclass
@@ -136,10 +137,16 @@ def load_tables(path: str | Path | None = None) -> TrainiumTables:
                            notes=tuple(t.get("notes", ())))
             for dt, g in t.get("gemm", {}).items():
                 ct.gemm[dt] = Grid([g["m"], g["n"], g["k"]], g["util"])
+                if "provenance" in g:
+                    ct.family[f"gemm.{dt}"] = (str(g["provenance"]), str(g.get("method", "")))
             for dt, g in t.get("attention", {}).items():
                 ct.attention[dt] = Grid([g["q_len"], g["kv_len"]], g["util"])
+                if "provenance" in g:
+                    ct.family[f"attention.{dt}"] = (str(g["provenance"]), str(g.get("method", "")))
             if "stream" in t:
                 ct.stream = Grid([t["stream"]["bytes"]], t["stream"]["util"])
+                if "provenance" in t["stream"]:
+                    ct.family["stream"] = (str(t["stream"]["provenance"]), str(t["stream"].get("method", "")))
         except (KeyError, ValueError, TypeError) as e:
             raise TrnsimError(f"{p}: chip {name!r}: malformed table ({e})",
                               "regenerate with python -m trnsim.ops.calibrate_trainium --write") from None
@@ -186,10 +193,13 @@ class TrainiumChipModel:
             alt = "bf16" if "bf16" in tables else next(iter(tables))
         return tables[alt], alt, True
 
-    def _src(self, family: str, dt: str, fallback: bool) -> str:
+    def _src(self, family: str, dt: str | None, fallback: bool) -> str:
+        key = f"{family}.{dt}" if dt else family
+        prov, method = self.t.family.get(key, (self.t.provenance, self.t.method))
+        method = method.split(":")[0]
         fb = f" (table dtype {dt}, fallback)" if fallback else ""
         other = f" (table of {self.table_name})" if self.table_name != self.chip.name else ""
-        return f"{self.path}[{self.table_name}.{family}.{dt}]: {self.t.provenance}, {self.t.method}{fb}{other}"
+        return f"{self.path}[{self.table_name}.{key}]: {prov}, {method}{fb}{other}"
 
     def time(self, op: Op) -> OpTime:
         k = op.kind
@@ -225,7 +235,7 @@ class TrainiumChipModel:
             if self.t.stream is None:
                 raise TrnsimError(f"{self.path}[{self.table_name}] has no stream table", "regenerate the table")
             u = self.t.stream(max(byts, 1.0))
-            src = f"{self.path}[{self.table_name}.stream]: {self.t.provenance}, {self.t.method}"
+            src = self._src("stream", None, False)
             peak = _vector_peak(self.chip)
         u = min(max(u, 1e-6), 1.0)
         tc0 = flops / peak if peak else 0.0
