@@ -14,7 +14,6 @@ Perfetto trace). They agree within :data:`AGREEMENT_TOLERANCE` (tested).
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -228,10 +227,15 @@ def _stages(model: "ModelSpec", system: "SystemSpec", plan: Plan, chips: int,
                 if plan.zero >= 3:  # parameters gathered again for the backward pass
                     t_ag += cm.time("all-gather", n_params * 2.0, group, stride_dp)
         dp_raw = t_red + t_ag
-        if not plan.overlap_dp:
+        if plan.zero >= 3:
+            # ZeRO-3/FSDP gathers the weights for every micro-batch's forward and backward and reduce-scatters
+            # every micro-batch's gradients, prefetching layer by layer under that micro-batch's compute
+            m = plan.num_micro_batches
+            tail = dp_raw / (DP_BUCKETS * max(1, len(layer_ids)))
+            dp_exp = m * (max(0.0, dp_raw - (fc + bc)) + tail) if plan.overlap_dp else m * dp_raw
+            dp_raw *= m
+        elif not plan.overlap_dp:
             dp_exp = dp_raw
-        elif plan.zero >= 3:  # FSDP prefetches layer by layer over the whole step
-            dp_exp = max(0.0, dp_raw - plan.num_micro_batches * (fc + bc)) + dp_raw / (DP_BUCKETS * len(layer_ids) or 1)
         else:  # buckets reduce during the last micro-batch's backward, gather during the first forward
             dp_exp = (max(0.0, t_red - bc) + t_red / DP_BUCKETS) + (max(0.0, t_ag - fc) + t_ag / DP_BUCKETS)
         dp_exp = min(dp_exp, dp_raw)
@@ -397,5 +401,3 @@ def _overhead(system: "SystemSpec") -> float:
     return STEP_OVERHEAD_S["gpu" if system.chip_.family == "gpu" else "trainium"]
 
 
-def _isfinite(x: float) -> bool:  # pragma: no cover - helper for callers
-    return math.isfinite(x)
