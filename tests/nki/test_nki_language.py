@@ -117,6 +117,8 @@ def test_sbuf_oversubscription_and_addresses():
     def k(x):
         tiles = [nl.ndarray((128, 16384), dtype=nl.float32, buffer=nl.sbuf) for _ in range(4)]  # 4 x 64 KiB
         ps = [nl.ndarray((128, 512), dtype=nl.float32, buffer=nl.psum) for _ in range(9)]
+        for t in tiles + ps:
+            nisa.memset(dst=t, value=0.0)  # addresses are assigned at first use
         return [t.storage.address for t in tiles], [p.storage.address for p in ps]
 
     run = run_kernel(k, np.zeros((1, 1), F))
@@ -137,7 +139,14 @@ def test_loop_multibuffering_frees_tiles():
             nisa.memset(dst=t, value=0.0)
 
     run = run_kernel(k, np.zeros((1, 1), F))
-    assert not run.warnings and run.peak_sbuf_bytes == 2 * 32768
+    assert not run.warnings and run.peak_sbuf_bytes == 32768  # the previous iteration's tile is gone by first use
+
+    def unused(x):
+        for _ in range(10):
+            nl.ndarray((128, 8192), dtype=nl.float32, buffer=nl.sbuf)
+
+    run = run_kernel(unused, np.zeros((1, 1), F))
+    assert run.peak_sbuf_bytes == 0 and not run.trace.alloc_events
 
 
 def test_psum_explicit_address_rules():

@@ -10,6 +10,8 @@ in the peak-usage numbers; ``strict_memory=True`` turns it into an error.
 from __future__ import annotations
 
 import bisect
+from collections import deque
+import os
 from math import prod
 from typing import Any
 
@@ -22,6 +24,7 @@ from trnsim.nki.trace import AllocEvent, Buffer
 SBUF_ALIGN = 32  # bytes; [assumed] allocation granule per partition
 PSUM_ALIGN = 8
 HBM_ALIGN = 64
+MULTI_BUFFER_DEPTH = 2  # [assumed] buffers per declaration site (loop-body tiles are double-buffered)
 
 
 class MemoryError_(TrnsimError):
@@ -29,61 +32,92 @@ class MemoryError_(TrnsimError):
 
 
 class Allocator:
-    """First-fit byte-range allocator over one partition's address space (same range on all partitions)."""
+    """First-fit byte-range allocator over one partition's address space (same range on all partitions).
+
+    ``used``/``peak`` count live tiles only; blocks kept for multi-buffering (retired) still occupy their
+    range until they are reused by the same declaration site or evicted under pressure."""
 
     def __init__(self, space: str, capacity: int, align: int, bank: int | None = None):
         self.space, self.capacity, self.align, self.bank = space, capacity, align, bank
-        self.blocks: list[tuple[int, int, int]] = []  # sorted (start, end, buffer id)
+        self.blocks: list[tuple[int, int, int]] = []  # sorted (start, end, buffer id); retired ids < 0
         self.used = 0
         self.peak = 0
-        self.peak_end = 0
-        self.oversubscribed = 0  # number of allocations that did not fit
+        self.oversubscribed = 0
+
+    def size_of(self, size: int) -> int:
+        size = max(self.align, -(-size // self.align) * self.align)
+        if self.bank and size > self.bank:
+            size = -(-size // self.bank) * self.bank
+        return size
 
     def _fits(self, start: int, size: int) -> int:
         if self.bank and size <= self.bank and (start // self.bank) != ((start + size - 1) // self.bank):
             return (start // self.bank + 1) * self.bank  # do not straddle a PSUM bank
         return start
 
-    def alloc(self, size: int, buf_id: int) -> tuple[int, bool]:
-        size = max(self.align, -(-size // self.align) * self.align)
+    def find(self, size: int) -> int | None:
+        """First-fit start for an (already rounded) size, or None when it does not fit."""
+        align = self.bank if (self.bank and size > self.bank) else self.align
         start = 0
-        if self.bank and size > self.bank:
-            size = -(-size // self.bank) * self.bank
         for s, e, _ in self.blocks:
             start = self._fits(start, size)
             if start + size <= s:
                 break
-            start = max(start, -(-e // self.align) * self.align)
+            start = max(start, -(-e // align) * align)
         start = self._fits(start, size)
-        fits = start + size <= self.capacity
-        bisect.insort(self.blocks, (start, start + size, buf_id))
-        self.used += size
-        self.peak = max(self.peak, self.used)
-        self.peak_end = max(self.peak_end, start + size)
-        if not fits:
-            self.oversubscribed += 1
-        return start, fits
+        return start if start + size <= self.capacity else None
 
-    def place(self, start: int, size: int, buf_id: int) -> None:
-        bisect.insort(self.blocks, (start, start + size, buf_id))
-        self.used += size
-        self.peak = max(self.peak, self.used)
-        self.peak_end = max(self.peak_end, start + size)
+    def end(self) -> int:
+        return max((e for _, e, _ in self.blocks), default=0)
 
-    def free(self, buf_id: int) -> None:
-        for i, (s, e, b) in enumerate(self.blocks):
+    def place(self, start: int, size: int, buf_id: int, live: bool = True) -> None:
+        bisect.insort(self.blocks, (start, start + size, buf_id))
+        if live:
+            self.used += size
+            self.peak = max(self.peak, self.used)
+
+    def _index(self, buf_id: int) -> int:
+        for i, (_, _, b) in enumerate(self.blocks):
             if b == buf_id:
-                del self.blocks[i]
+                return i
+        return -1
+
+    def free(self, buf_id: int, live: bool = True) -> None:
+        i = self._index(buf_id)
+        if i >= 0:
+            s, e, _ = self.blocks.pop(i)
+            if live:
                 self.used -= e - s
-                return
+
+    def retire(self, buf_id: int, new_id: int) -> tuple[int, int] | None:
+        """A live block stops being live but keeps its range under ``new_id``; returns (start, size)."""
+        i = self._index(buf_id)
+        if i < 0:
+            return None
+        s, e, _ = self.blocks[i]
+        self.blocks[i] = (s, e, new_id)
+        self.used -= e - s
+        return s, e - s
+
+    def revive(self, old_id: int, buf_id: int) -> None:
+        i = self._index(old_id)
+        s, e, _ = self.blocks[i]
+        self.blocks[i] = (s, e, buf_id)
+        self.used += e - s
+        self.peak = max(self.peak, self.used)
 
 
 class Storage:
     """One allocation. ``array`` is flat (``partitions * free`` elements for on-chip, row-major) or
-    ``None`` in timing-only runs. ``written`` (PSUM, functional runs) tracks the matmul first-write rule."""
+    ``None`` in timing-only runs. ``written`` (PSUM, functional runs) tracks the matmul first-write rule.
 
-    __slots__ = ("id", "name", "space", "dtype", "shape", "array", "fsize", "partitions", "address",
-                 "partition_offset", "written", "ctx", "elem_bytes", "dtname", "__weakref__")
+    On-chip storages get their address at first use (the first instruction that touches them), so a tile
+    re-declared in a loop body reuses the space of the previous iteration's tile, which Python has released
+    by then; a tile that is never used is never allocated."""
+
+    __slots__ = ("id", "name", "space", "dtype", "shape", "array", "fsize", "partitions", "_address",
+                 "partition_offset", "written", "ctx", "elem_bytes", "dtname", "src", "allocated",
+                 "__weakref__")
 
     def __init__(self, ctx: Any, name: str, space: str, dtype: Any, shape: tuple[int, ...],
                  array: np.ndarray | None, address: tuple[int, int] | None = None):
@@ -97,26 +131,37 @@ class Storage:
         self.shape = tuple(int(s) for s in shape)
         self.array = array
         self.written = None
+        self.allocated = False
         on_chip = space in ("sbuf", "psum")
         if on_chip:
             self.partitions = self.shape[0] if self.shape else 1
             self.fsize = prod(self.shape[1:])
+            self.src = ctx.source()
         else:
             self.partitions = 1
             self.fsize = prod(self.shape)
+            self.src = None
         self.partition_offset = 0
-        self.address = 0
+        self._address = 0
+        if not on_chip or address is not None:
+            self._allocate(address)
+
+    def _allocate(self, address: tuple[int, int] | None = None) -> None:
+        self.allocated = True
+        ctx = self.ctx
         ctx.memory.allocate(self, address)
-        if on_chip:
-            bpp = self.fsize * self.elem_bytes
-        else:
-            bpp = self.fsize * self.elem_bytes
-        ctx.trace.add_buffer(Buffer(self.id, self.name, space, self.dtname, self.shape, self.partitions,
-                                    bpp, self.partition_offset, self.address))
+        ctx.trace.add_buffer(Buffer(self.id, self.name, self.space, self.dtname, self.shape, self.partitions,
+                                    self.fsize * self.elem_bytes, self.partition_offset, self._address))
+
+    @property
+    def address(self) -> int:
+        if not self.allocated:
+            self._allocate()
+        return self._address
 
     def __del__(self) -> None:
         ctx = self.ctx
-        if ctx is not None and ctx.active and self.space in ("sbuf", "psum"):
+        if ctx is not None and ctx.active and self.allocated and self.space in ("sbuf", "psum"):
             try:
                 ctx.memory.release(self)
             except Exception:  # pragma: no cover - never raise from __del__
@@ -124,7 +169,12 @@ class Storage:
 
 
 class Memory:
-    """All memories of one NeuronCore for one kernel run."""
+    """All memories of one NeuronCore for one kernel run.
+
+    Multi-buffering: a tile released by Python keeps its range for its declaration site (source line);
+    the site reuses its oldest kept range once it holds ``MULTI_BUFFER_DEPTH`` of them, so a tile
+    declared in a loop body rotates through that many buffers like the compiler's allocation. Kept
+    ranges are evicted when a new tile would not fit otherwise."""
 
     def __init__(self, ctx: Any, core: Any, strict: bool = False):
         self.ctx = ctx
@@ -136,43 +186,73 @@ class Memory:
         self.psum_partitions = int(core.psum.partitions)
         self.sbuf = Allocator("sbuf", sbuf_bytes, SBUF_ALIGN)
         self.psum = Allocator("psum", self.bank_bytes * self.banks, PSUM_ALIGN, bank=self.bank_bytes)
+        self.rings: dict[str, dict[Any, deque]] = {"sbuf": {}, "psum": {}}
         self.hbm_next = 0
         self.hbm_bytes = 0
 
-    def allocate(self, st: Storage, address: tuple[int, int] | None) -> None:
+    def _evict(self, space: str) -> None:
+        alloc = self.sbuf if space == "sbuf" else self.psum
+        for ring in self.rings[space].values():
+            while ring:
+                rid, _, _ = ring.popleft()
+                alloc.free(rid, live=False)
+
+    def allocate(self, st: "Storage", address: tuple[int, int] | None) -> None:
         ctx = self.ctx
         if st.space in ("sbuf", "psum"):
             alloc = self.sbuf if st.space == "sbuf" else self.psum
             limit = self.pmax if st.space == "sbuf" else self.psum_partitions
-            size = st.fsize * st.elem_bytes
+            raw = st.fsize * st.elem_bytes
             if address is not None:
                 poff, byte = int(address[0]), int(address[1])
-                if poff + st.partitions > limit or byte + size > alloc.capacity:
+                if poff + st.partitions > limit or byte + raw > alloc.capacity:
                     raise MemoryError_(f"nl.ndarray: {st.space} address ({poff}, {byte}) + shape {st.shape} "
                                        f"exceeds {limit} partitions x {alloc.capacity} bytes at {ctx.where()}")
                 if st.space == "psum" and byte % self.bank_bytes:
                     raise MemoryError_(f"nl.ndarray: PSUM address {byte} must start at a bank "
                                        f"({self.bank_bytes} B) at {ctx.where()}")
-                st.partition_offset, st.address = poff, byte
-                alloc.place(byte, size, st.id)
+                st.partition_offset, st._address = poff, byte
+                alloc.place(byte, alloc.size_of(raw), st.id)
             else:
-                st.address, fits = alloc.alloc(size, st.id)
-                if not fits:
-                    msg = (f"{st.space} over-subscribed: tile {st.name} {list(st.shape)} {st.dtname} "
-                           f"({size} B/partition) does not fit, {alloc.used - size} of {alloc.capacity} "
-                           f"B/partition in use at {ctx.where()}")
-                    if self.strict:
-                        raise MemoryError_(msg, "free or shrink live tiles, or run without strict_memory")
-                    ctx.warn(msg)
-            ctx.trace.alloc_events.append(AllocEvent(len(ctx.trace.instructions), st.id, +1, ctx.source()))
+                self._auto(st, alloc, raw)
+            ctx.trace.alloc_events.append(AllocEvent(len(ctx.trace.instructions), st.id, +1, st.src))
         else:
-            st.address = self.hbm_next
+            st._address = self.hbm_next
             nbytes = st.fsize * st.elem_bytes
             self.hbm_next += -(-max(nbytes, 1) // HBM_ALIGN) * HBM_ALIGN
             self.hbm_bytes += nbytes
 
-    def release(self, st: Storage) -> None:
-        (self.sbuf if st.space == "sbuf" else self.psum).free(st.id)
+    def _auto(self, st: "Storage", alloc: Allocator, raw: int) -> None:
+        size = alloc.size_of(raw)
+        ring = self.rings[st.space].setdefault(st.src, deque())
+        if len(ring) >= MULTI_BUFFER_DEPTH:
+            rid, rstart, rsize = ring.popleft()
+            if rsize >= size:
+                alloc.revive(rid, st.id)
+                st._address = rstart
+                return
+            alloc.free(rid, live=False)
+        start = alloc.find(size)
+        if start is None:
+            self._evict(st.space)
+            start = alloc.find(size)
+        if start is None:
+            start = max(alloc.end(), alloc.capacity)
+            alloc.oversubscribed += 1
+            where = f"{os.path.basename(st.src[0])}:{st.src[1]}" if st.src else self.ctx.where()
+            msg = (f"{st.space} over-subscribed: tile {list(st.shape)} {st.dtname} ({raw} B/partition) "
+                   f"declared at {where} does not fit, {alloc.used} of {alloc.capacity} B/partition live")
+            if self.strict:
+                raise MemoryError_(msg, "free or shrink live tiles, or run without strict_memory")
+            self.ctx.warn(msg)
+        alloc.place(start, size, st.id)
+        st._address = start
+
+    def release(self, st: "Storage") -> None:
+        alloc = self.sbuf if st.space == "sbuf" else self.psum
+        kept = alloc.retire(st.id, -1 - st.id)
+        if kept is not None:
+            self.rings[st.space].setdefault(st.src, deque()).append((-1 - st.id, kept[0], kept[1]))
         ctx = self.ctx
         ctx.trace.alloc_events.append(AllocEvent(len(ctx.trace.instructions), st.id, -1, None))
 

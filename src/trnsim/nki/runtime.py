@@ -137,7 +137,7 @@ class RunContext:
         return f"{os.path.basename(src[0])}:{src[1]}" if src else "<unknown>"
 
     def warn(self, msg: str) -> None:
-        key = msg.split(" at ")[0]
+        key = msg.split(" at ")[0] if "over-subscribed" not in msg else msg.split(" does not fit")[0]
         if key in self._warned or len(self.warnings) >= 50:
             return
         self._warned.add(key)

@@ -76,7 +76,7 @@ class NkiTensor:
     """A view: ``storage``, ``shape``, element ``strides`` and element ``offset``; ``dtype`` may differ
     from the storage dtype only through ``view(dtype)`` of equal item size."""
 
-    __slots__ = ("storage", "shape", "strides", "offset", "dtype", "__weakref__")
+    __slots__ = ("storage", "shape", "strides", "offset", "dtype", "_acc", "__weakref__")
 
     def __init__(self, storage: Any, shape: tuple[int, ...], strides: tuple[int, ...], offset: int,
                  dtype: Any = None):
@@ -85,6 +85,7 @@ class NkiTensor:
         self.strides = strides
         self.offset = offset
         self.dtype = storage.dtype if dtype is None else dtype
+        self._acc = None
 
     # ---------------------------------------------------------------- attributes
     @property
@@ -140,9 +141,17 @@ class NkiTensor:
 
     def access(self) -> Access:
         """This view as a trace operand (partition range + per-partition pattern for on-chip)."""
+        acc = self._acc
+        if acc is not None:
+            return acc
+        self._acc = acc = self._make_access()
+        return acc
+
+    def _make_access(self) -> Access:
         st = self.storage
         shape, strides = self.shape, self.strides
         if st.space in ON_CHIP:
+            addr = st.address  # first use allocates
             fs = st.fsize or 1
             p0, off = divmod(self.offset, fs)
             if shape:
@@ -151,7 +160,7 @@ class NkiTensor:
             else:
                 parts, pattern = 1, ()
             return Access(st.id, st.space, st.dtname, st.elem_bytes, st.partition_offset + p0, parts, off,
-                          pattern, st.address)
+                          pattern, addr)
         return Access(st.id, st.space, st.dtname, st.elem_bytes, 0, 1, self.offset,
                       tuple(zip(strides, shape)), st.address)
 
@@ -159,6 +168,15 @@ class NkiTensor:
     def __getitem__(self, idx: Any) -> "NkiTensor":
         if not isinstance(idx, tuple):
             idx = (idx,)
+        if len(idx) == len(self.shape) and all(type(i) is slice for i in idx):  # fast path: plain slices
+            off = self.offset
+            shape, strides = [], []
+            for i, n, st_ in zip(idx, self.shape, self.strides):
+                a, b, step = i.indices(n)
+                off += a * st_
+                shape.append(len(range(a, b, step)) if step != 1 else max(0, b - a))
+                strides.append(st_ * step)
+            return NkiTensor(self.storage, tuple(shape), tuple(strides), off, self.dtype)
         for i in idx:
             if not (isinstance(i, (int, slice, DynSlice, np.integer)) or i is Ellipsis or i is None):
                 if LEGACY_INDEX_HOOK is not None:

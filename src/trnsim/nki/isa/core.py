@@ -86,8 +86,8 @@ def clear_written(t: NkiTensor) -> None:
 def record(c: Any, engine: str, opcode: str, ins: Sequence[NkiTensor], outs: Sequence[NkiTensor],
            attrs: dict[str, Any]) -> Instruction:
     tr = c.trace
-    instr = Instruction(len(tr.instructions), engine, opcode, tuple(t.access() for t in ins),
-                        tuple(t.access() for t in outs), attrs, c.source())
+    instr = Instruction(len(tr.instructions), engine, opcode, tuple([t.access() for t in ins]),
+                        tuple([t.access() for t in outs]), attrs, c.source())
     tr.instructions.append(instr)
     return instr
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from trnsim.nki import typing  # noqa: F401
-from trnsim.nki.legacy import isa, language  # noqa: F401
+from trnsim.nki.legacy import compiler, isa, language  # noqa: F401
 from trnsim.nki.runtime import Kernel, jit as _jit, simulate_kernel  # noqa: F401
 from trnsim.nki.tensor import NkiTensor as tensor  # noqa: F401
 

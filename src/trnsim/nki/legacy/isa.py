@@ -12,6 +12,10 @@ from trnsim.nki.isa import core as _K
 from trnsim.nki.isa.enums import (dge_mode, dma_engine, engine, matmul_perf_mode, nc_version, oob_mode,  # noqa: F401
                                   reduce_cmd)
 from trnsim.nki.isa import get_nc_version  # noqa: F401
+
+# old-API engine names
+tensor_engine, vector_engine, scalar_engine = engine.tensor, engine.vector, engine.scalar
+gpsimd_engine, unknown_engine, activation_engine = engine.gpsimd, engine.unknown, engine.scalar
 from trnsim.nki.legacy.index import Expr, Mask
 from trnsim.nki.language import ops as _ops
 from trnsim.nki.legacy.wrap import DeferredMatmul, begin, end, mask_info, materialize, prepare

@@ -27,13 +27,22 @@ for _n in _ops._UNARY:
 def matmul(x: Any, y: Any, transpose_x: bool = False, mask: Any = None, **kw: Any) -> Any:
     """Old ``nl.matmul``: a deferred TensorE matmul (``psum += nl.matmul(a, b, transpose_x=True)``)."""
     (x, y), _ = prepare("nl.matmul", (x, y), {}, mask)
-    x, y = materialize(x), materialize(y)
+    x, y = _to_sbuf(materialize(x)), _to_sbuf(materialize(y))
     if not transpose_x:
         xt = _nl.transpose(x)
         xs = _ops._new(xt.shape, x.dtype)
         _isa.tensor_copy(dst=xs, src=xt)
         x = xs
     return DeferredMatmul(x, y, {})
+
+
+def _to_sbuf(t: Any) -> Any:
+    """The old front end evicted PSUM operands of nl.matmul to SBUF itself."""
+    if isinstance(t, NkiTensor) and t.storage.space == "psum":
+        s = _ops._new(t.shape, t.dtype)
+        _isa.tensor_copy(dst=s, src=t)
+        return s
+    return t
 
 
 def ndarray(shape: Any, dtype: Any = np.float32, buffer: Any = None, name: str | None = None, **kw: Any) -> NkiTensor:
