@@ -1,4 +1,18 @@
-"""Training workload: ``simulate_training(model, system, plan) -> TrainingResult``, ``auto_plans``."""
+"""Training workload: what one step of model M on system S with plan P does.
+
+    >>> from trnsim.parallel import Plan
+    >>> from trnsim.workloads.training import simulate_training, auto_plans, write_trace
+    >>> r = simulate_training("llama-3.1-405b", "trn3-ultraserver-gen2",
+    ...                       Plan(tp=8, pp=8, dp=2, global_batch=256, seq_len=8192, recompute="full"), chips=128)
+    >>> r.step_time, r.breakdown, r.tokens_per_s, r.mfu, r.memory.total, r.time_to_train(15e12)  # doctest: +SKIP
+    >>> auto_plans(model, system, chips, seq_len=8192, global_batch=1152).results[:5]  # doctest: +SKIP
+
+Modules: :mod:`.costs` (per-layer op times from ``trnsim.ops``, inline TP/CP/EP collectives from
+``trnsim.network``), :mod:`.step` (composition, analytic and event-driven fidelities, MFU, energy, cost),
+:mod:`.auto` (``--plan auto``), :mod:`.trace` (Perfetto), :mod:`.calibrate` (re-fit of the fitted constants:
+``costs.SUSTAINED_COMPUTE``, ``costs.KERNEL_GAP_S``, ``costs.TP_COLLECTIVE_SLOWDOWN``,
+``step.STEP_OVERHEAD_S``). Plans, rules and memory live in :mod:`trnsim.parallel`.
+"""
 
 from trnsim.workloads.training.step import (
     StepBreakdown, TrainingResult, megatron_flops_per_step, model_flops_per_token, simulate_training, step_time,
