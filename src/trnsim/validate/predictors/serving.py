@@ -21,6 +21,7 @@ One model for every row; how a row is mapped to a deployment is a rule by platfo
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from trnsim.validate.registry import NotSupported, Prediction, register
 from trnsim.validate.resolve import chip_for_row, system_for_text
@@ -223,17 +224,22 @@ def mlperf(row: GroundTruthRow) -> Prediction:
         if tpot_lim is None and ttft_lim is None:
             raise NotSupported("server row without latency constraints")
         r = max_batch_under(model, system or chip, dep, isl=isl, osl=osl,
-                            tpot=tpot_lim / 1e3 / cal.P99_OVER_MEAN if tpot_lim else None,
-                            ttft=ttft_lim / 1e3 / cal.TTFT_P99_ITERATIONS if ttft_lim else None, cost=cost)
+                            tpot=tpot_lim / 1e3 / cal.P99_OVER_MEAN if tpot_lim else None, cost=cost)
+        while ttft_lim and r.batch > 1 and _ttft_p99(r) > ttft_lim / 1e3:  # shrink the batch to meet TTFT too
+            r = analytic_serving(model, system or chip, dep, isl=isl, osl=osl, batch=r.batch * 3 // 4, cost=cost)
         note += f", batch {r.batch} meets p99 TTFT<={ttft_lim} ms TPOT<={tpot_lim} ms"
     if row.metric.startswith("output_tokens_per_s"):
         return Prediction(r.output_tokens_per_s, f"serving analytic ({scen or 'offline'})", note)
     if row.metric == "TPOT_p99":
         return Prediction(_to_unit(r.tpot_s * cal.P99_OVER_MEAN, row.unit), "serving analytic (TPOT x p99 factor)", note)
     if row.metric == "TTFT_p99":
-        return Prediction(_to_unit(r.ttft_s * cal.TTFT_P99_ITERATIONS, row.unit),
-                          "serving analytic (p99 TTFT = k iterations at the operating point)", note)
+        return Prediction(_to_unit(_ttft_p99(r), row.unit),
+                          "serving analytic (p99 TTFT = prompt iterations + k queued iterations)", note)
     raise NotSupported(f"metric {row.metric!r}")
+
+
+def _ttft_p99(r: Any) -> float:
+    return r.ttft_s + cal.TTFT_P99_QUEUE_ITERATIONS * r.iteration_s
 
 
 # ---------------------------------------------------------------------------------------- TRT-LLM tables

@@ -101,10 +101,15 @@ def _continuous(cost: IterationCost, dep: Deployment, isl: int, osl: int, B: int
     n = B * L / cyc
     tp = starts * isl
     S = n * (isl + osl / 2)
-    t = (cost.linear(n + tp) + cost.overhead + cost.seq_overhead * (n + starts) + cost.attn_decode(int(round(n)) if n >= 1 else (1 if n > 0 else 0), S)
+    decode_attn = cost.attn_decode(int(round(n)) if n >= 1 else (1 if n > 0 else 0), S)
+    t = (cost.linear(n + tp) + cost.overhead + cost.seq_overhead * (n + starts) + decode_attn
          + starts * cost.attn_prefill(isl, 0))
     rps = starts / t * _engines(dep)
-    ttft = c * t
+    # TTFT: the c iterations that carry this prompt's chunks (each longer than the average iteration)
+    chunk = isl / c
+    t_prompt = (cost.linear(n + chunk) + cost.overhead + cost.seq_overhead * (n + 1) + decode_attn
+                + cost.attn_prefill(isl, 0) / c)
+    ttft = c * t_prompt
     return AnalyticResult(B, dep.replicas, dep.total_chips, isl, osl, t, ttft, t, ttft + L * t, rps, rps * osl,
                           rps * isl, limit, "continuous")
 
