@@ -64,7 +64,8 @@ def nc_matmul(dst: Any, stationary: Any, moving: Any, is_stationary_onezero: boo
     K.on_chip(m, instr, "moving", ("sbuf",))
     K.tile(s, instr, "stationary", c)
     K.tile(m, instr, "moving", c)
-    pm = ev(perf_mode, "none") or "none"
+    pm = str(ev(perf_mode, "none") or "none")
+    pm = "double_row" if pm.startswith("double_row") else pm
     k = s.shape[0]
     if m.shape[0] != k:
         K.fail(instr, f"contraction (partition) dims differ: stationary {list(s.shape)} vs moving "

@@ -156,6 +156,15 @@ def arange(*args: int) -> Expr:
     return Expr(r.start, {0: 1}, {0: len(r)}, 1)
 
 
+class Grid(tuple):
+    """``nl.mgrid[...]`` result: a tuple of index expressions, also as ``.p`` (partition), ``.x``, ``.y``, ``.z``."""
+
+    p = property(lambda self: self[0])
+    x = property(lambda self: self[1])
+    y = property(lambda self: self[2])
+    z = property(lambda self: self[3])
+
+
 class _MGrid:
     def __getitem__(self, key: Any) -> Any:
         if not isinstance(key, tuple):
@@ -168,7 +177,7 @@ class _MGrid:
             n = len(range(start, int(s.stop), step))
             rp = nd - 1 - ax
             out.append(Expr(start, {rp: step}, {rp: n}, nd))
-        return tuple(out) if nd > 1 else out[0]
+        return Grid(out) if nd > 1 else out[0]
 
 
 mgrid = _MGrid()

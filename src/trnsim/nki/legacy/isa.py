@@ -214,10 +214,23 @@ def tensor_scalar_reduce(data: Any = None, op0: Any = None, operand0: Any = None
 
 def select_reduce(predicate: Any = None, on_true: Any = None, on_false: Any = None, reduce_res: Any = None,
                   reduce_cmd: Any = None, reduce_op: Any = "maximum", reverse_pred: bool = False, mask: Any = None,
-                  dtype: Any = None, **_k: Any) -> Any:
-    (p, t), kw = prepare("select_reduce", (predicate, on_true), {"f": on_false, "r": reduce_res}, mask)
-    return _n.select_reduce(dst=_new(t.shape, _dt(dtype, t)), predicate=p, on_true=t, on_false=kw["f"],
+                  dtype: Any = None, dst: Any = None, **_k: Any) -> Any:
+    (p, t), kw = prepare("select_reduce", (predicate, on_true), {"f": on_false, "r": reduce_res, "d": dst}, mask)
+    d = kw["d"] if kw["d"] is not None else _new(t.shape, _dt(dtype, t))
+    return _n.select_reduce(dst=d, predicate=p, on_true=t, on_false=kw["f"],
                             reduce_res=kw["r"], reduce_cmd=reduce_cmd, reduce_op=reduce_op, reverse_pred=reverse_pred)
+
+
+def range_select(on_true_tile: Any = None, comp_op0: Any = None, comp_op1: Any = None, bound0: Any = None,
+                 bound1: Any = None, reduce_cmd: Any = "reset_reduce", reduce_res: Any = None, reduce_op: Any = "maximum",
+                 range_start: Any = 0, on_false_value: Any = None, mask: Any = None, dtype: Any = None,
+                 dst: Any = None, **_k: Any) -> Any:
+    (t,), kw = prepare("range_select", (on_true_tile,), {"b0": bound0, "b1": bound1, "r": reduce_res, "d": dst}, mask)
+    d = kw["d"] if kw["d"] is not None else _new(t.shape, _dt(dtype, t))
+    extra = {} if on_false_value is None else {"on_false_value": on_false_value}
+    return _n.range_select(dst=d, on_true_tile=t, comp_op0=comp_op0, comp_op1=comp_op1, bound0=kw["b0"],
+                           bound1=kw["b1"], reduce_cmd=reduce_cmd, reduce_res=kw["r"], reduce_op=reduce_op,
+                           range_start=range_start, **extra)
 
 
 def dropout(data: Any, prob: Any, mask: Any = None, dtype: Any = None, **_k: Any) -> Any:

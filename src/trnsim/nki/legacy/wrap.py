@@ -21,7 +21,7 @@ class DeferredMatmul:
 
     def __init__(self, stationary: NkiTensor, moving: NkiTensor, kw: dict[str, Any]):
         self.stationary, self.moving, self.kw = stationary, moving, kw
-        rows = 2 if str(getattr(kw.get("perf_mode"), "value", kw.get("perf_mode"))) == "double_row" else 1
+        rows = 2 if str(getattr(kw.get("perf_mode"), "value", kw.get("perf_mode"))).startswith("double_row") else 1
         self.shape = (stationary.free_size // rows, moving.free_size // rows)
         self.dtype = np.float32
         self._t: NkiTensor | None = None
