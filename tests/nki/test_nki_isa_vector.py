@@ -530,3 +530,36 @@ def test_dropout_and_shuffle(rng):
     np.testing.assert_array_equal(s[0], x[31])
     np.testing.assert_array_equal(s[32], x[63])
     np.testing.assert_array_equal(s[31], 0)
+
+
+def test_dma_indirect_gather_scatter(rng):
+    x = rng.standard_normal((32, 16)).astype(F)
+    rows = np.array([[5], [0], [31], [7]], np.int32)
+
+    def k(x, rows):
+        idx = sb(rows)
+        g = nl.ndarray((4, 16), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.dma_copy(dst=g, src=x.ap([[16, 4], [1, 16]], offset=0, vector_offset=idx, indirect_dim=0))
+        o = nl.ndarray((32, 16), dtype=nl.float32, buffer=nl.shared_hbm)
+        z = nl.ndarray((32, 16), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.memset(dst=z, value=0.0)
+        nisa.dma_copy(dst=o, src=z)
+        nisa.dma_copy(dst=o.ap([[16, 4], [1, 16]], offset=0, vector_offset=idx, indirect_dim=0), src=g)
+        return out(g), o
+
+    run = run_kernel(k, x, rows)
+    g, o = run.outputs
+    np.testing.assert_array_equal(g, x[rows[:, 0]])
+    ref = np.zeros_like(x)
+    ref[rows[:, 0]] = x[rows[:, 0]]
+    np.testing.assert_array_equal(o, ref)
+    ind = [i for i in run.trace.instructions if i.attrs.get("indirect")]
+    assert len(ind) == 2 and all(len(i.inputs) == 2 for i in ind)
+
+    def oob(x, rows):
+        idx = sb(rows)
+        g = nl.ndarray((4, 16), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.dma_copy(dst=g, src=x.ap([[16, 4], [1, 16]], offset=0, vector_offset=idx, indirect_dim=0))
+
+    with pytest.raises(IndexError, match="indirect index 40 out of bounds"):
+        run_kernel(oob, x, np.array([[1], [40], [2], [3]], np.int32))

@@ -392,8 +392,6 @@ class NkiTensor:
             val = _scalar_value(scalar_offset)
             base = self.storage.shape
             off += val * prod(base[indirect_dim + 1:])
-        if vector_offset is not None:
-            raise IndexingError(f"ap(vector_offset=...) on {self.name}: indirect DMA gather is not supported yet")
         st = self.storage
         last = off + sum(max(0, (c - 1) * s) for s, c in pattern)
         first = off + sum(min(0, (c - 1) * s) for s, c in pattern)
@@ -401,8 +399,15 @@ class NkiTensor:
         if first < 0 or last >= total:
             raise IndexingError(f"ap({[list(p) for p in pattern]}, offset={off}) out of bounds of "
                                 f"{self.name} {list(st.shape)} ({total} elements)")
-        return NkiTensor(st, tuple(c for _, c in pattern), tuple(s for s, _ in pattern), off,
-                         self.dtype if dtype is None else dt.canon(dtype))
+        shape, strides = tuple(c for _, c in pattern), tuple(s for s, _ in pattern)
+        vdt = self.dtype if dtype is None else dt.canon(dtype)
+        if vector_offset is not None:  # one runtime row index per partition (DMA gather/scatter)
+            from trnsim.nki.indirect import IndirectView
+
+            base = st.shape
+            return IndirectView.make(st, shape, strides, off, vdt, vector_offset, prod(base[indirect_dim + 1:]),
+                                     base[indirect_dim] if base else 1)
+        return NkiTensor(st, shape, strides, off, vdt)
 
     # ---------------------------------------------------------------- operators (nl.* on tiles)
     def _bin(self, other: Any, op: str, rev: bool = False):
@@ -456,10 +461,6 @@ def _reshape_strides(shape, strides, new_shape):
         else:
             runs.append([n, s])
     out: list[int] = [0] * len(new_shape)
-    ri = 0
-    rem = runs[0][0] if runs else 1
-    for k in range(len(new_shape) - 1, -1, -1):
-        pass
     # walk from the innermost dim
     runs_rev = list(reversed(runs))
     ri, used = 0, 1

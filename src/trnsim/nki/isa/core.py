@@ -22,10 +22,17 @@ class IsaError(TrnsimError):
     """An instruction broke a hardware rule (shape, memory, engine or dtype)."""
 
 
-def fail(instr: str, msg: str) -> None:
+class OutOfBoundsError(IsaError, IndexError):
+    """A runtime (indirect) index outside its tensor."""
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def fail(instr: str, msg: str, exc: type = IsaError) -> None:
     c = runtime.current_or_none()
     where = c.where() if c is not None else "<no kernel>"
-    raise IsaError(f"{instr}: {msg} at {where}")
+    raise exc(f"{instr}: {msg} at {where}")
 
 
 # hook for the legacy (value-returning) API: materialises deferred matmul results

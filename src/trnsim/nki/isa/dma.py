@@ -11,6 +11,7 @@ from trnsim.nki import runtime
 from trnsim.nki.isa import alu
 from trnsim.nki.isa import core as K
 from trnsim.nki.isa.enums import value as ev
+from trnsim.nki.indirect import IndirectView
 
 
 def _endpoint(instr: str, t: Any, role: str, c: Any, allow_psum: bool) -> K.NkiTensor:
@@ -45,6 +46,8 @@ def dma_copy(dst: Any, src: Any, priority: Any = None, oob_mode: Any = None, dge
         eng = "dma"
     if eng != "dma":
         attrs["trigger_engine"] = eng
+    if isinstance(s, IndirectView) or isinstance(d, IndirectView):
+        return _indirect_copy(c, d, s, attrs, ev(oob_mode, "error"), _opcode)
     K.record(c, "dma", _opcode, (s,), (d,), attrs)
     if not c.timing_only:
         sv = s.np()
@@ -57,6 +60,42 @@ def dma_copy(dst: Any, src: Any, priority: Any = None, oob_mode: Any = None, dge
             out[...] = dt.cast(K.get(s).reshape(out.shape), d.dtype)
         if d.storage.space == "psum" and d.storage.written is not None:
             K.psum_written(d)[...] = False
+    return d
+
+
+def _indirect_copy(c: Any, d: K.NkiTensor, s: K.NkiTensor, attrs: dict, oob: str, opcode: str,
+                   combine: Any = None) -> K.NkiTensor:
+    """DMA gather (indirect src) / scatter (indirect dst) with one runtime row index per partition."""
+    ins = [s] + [v.index for v in (s, d) if isinstance(v, IndirectView)]
+    attrs = dict(attrs, indirect=True, oob_mode=oob)
+    K.record(c, "dma", opcode, tuple(ins), (d,), attrs)
+    if c.timing_only:
+        return d
+    for v in (s, d):
+        if isinstance(v, IndirectView):
+            idx = v.indices()
+            ok = v.valid(idx)
+            if oob == "error" and not ok.all():
+                bad = idx[~ok][0]
+                K.fail("dma_copy", f"indirect index {int(bad)} out of bounds [0, {v.ind_size}) of {v.name} "
+                                   f"{list(v.storage.shape)} (oob_mode=error)", K.OutOfBoundsError)
+            if v is s:
+                vals = s.gather(idx, ok)
+                s_ok = ok
+            else:
+                d_idx, d_ok = idx, ok
+    if not isinstance(s, IndirectView):
+        vals = s.np()
+        s_ok = np.ones(vals.shape[0], bool)
+    vals = dt.cast(np.asarray(vals).astype(np.float32) if dt.name(s.dtype) != dt.name(d.dtype) else vals, d.dtype)
+    if isinstance(d, IndirectView):
+        d.scatter(vals, d_idx, d_ok & s_ok[: len(d_ok)] if len(s_ok) == len(d_ok) else d_ok, combine)
+    else:
+        out = d.np()
+        vals = vals.reshape(out.shape)
+        for p in range(out.shape[0]):
+            if s_ok[p]:
+                out[p] = vals[p] if combine is None else combine(out[p], vals[p])
     return d
 
 
@@ -100,6 +139,10 @@ def dma_compute(dst: Any, srcs: Any, reduce_op: Any, scales: Any = None, unique_
     d = _endpoint(instr, dst, "dst", c, False)
     ss = [_endpoint(instr, s, "src", c, False) for s in srcs]
     opn = alu.opname(reduce_op)
+    if isinstance(d, IndirectView) and len(ss) == 2 and ss[0] is d:  # old dst_rmw_op scatter-accumulate
+        f = alu.ALU[opn]
+        return _indirect_copy(c, d, ss[1], {"op": opn, "dtype": dt.name(d.dtype), "bytes": ss[1].size * ss[1].itemsize},
+                              "error", "dma_compute", combine=lambda a, b: f(a.astype(np.float32), b.astype(np.float32)))
     for s in ss:
         if s.size != d.size:
             K.fail(instr, f"src {list(s.shape)} and dst {list(d.shape)} element counts differ")

@@ -34,6 +34,10 @@ def finfo(d: Any) -> _FInfo:
     return _FInfo(_dt.storage(d))
 
 
+class NKIObject:
+    """Base class for user objects passed around in kernels (NKI >= 0.6); a plain Python object here."""
+
+
 class ParDim:
     """Old API ``nl.par_dim(n)``: marks the partition dim; dims before it are block dims."""
 

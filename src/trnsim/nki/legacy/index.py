@@ -191,7 +191,7 @@ class LegacyView(NkiTensor):
 
 def _build(t: NkiTensor, idx: tuple, ranges: dict[int, tuple[int, int]] | None) -> LegacyView:
     exprs = [i for i in idx if isinstance(i, Expr)]
-    nd = max(e.ndim for e in exprs)
+    nd = max([e.ndim for e in exprs] + [2 if any(isinstance(i, NkiTensor) for i in idx) else 1])
     sizes: dict[int, int] = {}
     for e in exprs:
         for k, v in e.sizes.items():
@@ -203,6 +203,7 @@ def _build(t: NkiTensor, idx: tuple, ranges: dict[int, tuple[int, int]] | None) 
     extra_shape: list[int] = []
     extra_strides: list[int] = []
     oob = False
+    indirect = None
     d = 0
     for i in idx:
         if i is None:
@@ -210,7 +211,9 @@ def _build(t: NkiTensor, idx: tuple, ranges: dict[int, tuple[int, int]] | None) 
         if d >= t.ndim:
             raise LegacyIndexError(f"too many indices for tensor {t.name} {list(t.shape)}")
         n_d, s_d = t.shape[d], t.strides[d]
-        if isinstance(i, Expr):
+        if isinstance(i, NkiTensor):  # runtime row indices from an on-chip tile: DMA gather/scatter
+            indirect = (s_d, n_d, i)
+        elif isinstance(i, Expr):
             lo = hi = i.const
             for k, c in i.coef.items():
                 off += c * lo_of[k] * s_d
@@ -240,13 +243,21 @@ def _build(t: NkiTensor, idx: tuple, ranges: dict[int, tuple[int, int]] | None) 
     rest_strides = list(t.strides[d:])
     shape = [n_of.get(nd - 1 - a, 1) for a in range(nd)] + extra_shape + rest_shape
     strd = [strides.get(nd - 1 - a, 0) for a in range(nd)] + extra_strides + rest_strides
+    if indirect is not None:
+        from trnsim.nki.indirect import IndirectView
+
+        s_d, n_d, ix = indirect
+        p = ix.shape[0]
+        if shape and shape[0] in (1, p):
+            shape[0] = p
+        return IndirectView.make(t.storage, tuple(shape), tuple(strd), off, t.dtype, ix, s_d, n_d)
     v = LegacyView(t.storage, tuple(shape), tuple(strd), off, t.dtype)
     v.base, v.index, v.oob, v.space_ndim = t, idx, oob, nd
     return v
 
 
 def index_hook(t: NkiTensor, idx: tuple) -> NkiTensor:
-    if not any(isinstance(i, Expr) for i in idx):
+    if not any(isinstance(i, (Expr, NkiTensor)) for i in idx):
         raise LegacyIndexError(f"unsupported index {idx!r} on tensor {t.name}")
     return _build(t, idx, None)
 

@@ -248,7 +248,7 @@ def dma_copy(dst: Any = None, src: Any = None, mask: Any = None, dst_rmw_op: Any
     (d, s), _ = prepare("dma_copy", (dst, materialize(src)), {}, mask)
     if dst_rmw_op is not None:
         return _n.dma_compute(dst=d, srcs=[d, s], reduce_op=dst_rmw_op)
-    return _n.dma_copy(dst=d, src=s, dge_mode=dge_mode, _allow_psum=True)
+    return _n.dma_copy(dst=d, src=s, dge_mode=dge_mode, oob_mode=oob_mode, _allow_psum=True)
 
 
 def dma_transpose(src: Any, axes: Any = None, mask: Any = None, dtype: Any = None, **_k: Any) -> Any:
