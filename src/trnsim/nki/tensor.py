@@ -404,8 +404,9 @@ class NkiTensor:
         if vector_offset is not None:  # one runtime row index per partition (DMA gather/scatter)
             from trnsim.nki.indirect import IndirectView
 
-            base = st.shape
-            return IndirectView.make(st, shape, strides, off, vdt, vector_offset, prod(base[indirect_dim + 1:]),
+            base = st.shape  # the index supplies the row: the pattern's partition step is not applied
+            return IndirectView.make(st, shape, (0,) + strides[1:], off, vdt, vector_offset,
+                                     prod(base[indirect_dim + 1:]),
                                      base[indirect_dim] if base else 1)
         return NkiTensor(st, shape, strides, off, vdt)
 
