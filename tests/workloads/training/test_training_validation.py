@@ -27,3 +27,23 @@ def test_unsupported_rows_say_why(report):
 def test_trainium_and_gpu_rows_are_predicted(report):
     ok = {r.id for r in report.results if r.status == "ok"}
     assert {"NRN-TRN-001", "NRN-TRN-021", "MEG-017", "MLP-TRN-143"} <= ok
+
+
+def test_calibrate_runs_and_restores():
+    from trnsim.workloads.training import calibrate
+    from trnsim.workloads.training import costs as C
+    from trnsim.workloads.training import step as S
+
+    saved = (dict(C.SUSTAINED_COMPUTE), dict(C.KERNEL_GAP_S), dict(C.TP_COLLECTIVE_SLOWDOWN), dict(S.STEP_OVERHEAD_S))
+    try:
+        params, res = calibrate.calibrate("trainium", quick=True)
+        assert set(params) == {"sustained", "tp_slowdown"}
+        assert res and all(n > 0 for _, _, n in res.values())
+    finally:
+        for d, v in zip((C.SUSTAINED_COMPUTE, C.KERNEL_GAP_S, C.TP_COLLECTIVE_SLOWDOWN, S.STEP_OVERHEAD_S), saved):
+            d.clear()
+            d.update(v)
+        C._COMPUTE_CACHE.clear()
+        from trnsim.validate.predictors import training as T
+
+        T._AUTO.clear()
