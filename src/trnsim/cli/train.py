@@ -56,7 +56,8 @@ def command(
     precision: str = typer.Option("bf16", "--precision", help="bf16, fp8, mxfp8 (Trn3), nvfp4 (Blackwell)."),
     overlap_tp: bool = typer.Option(False, "--overlap-tp", help="Overlap TP collectives with GEMMs."),
     lora_rank: int = typer.Option(0, "--lora-rank", help="LoRA fine-tuning with this adapter rank (0: full)."),
-    plan_mode: str = typer.Option("manual", "--plan", help="'auto': search the valid plans, show the top 5."),
+    plan_mode: str = typer.Option("manual", "--plan", help="'auto': search the valid plans (degrees given with "
+                                  "--tp/--pp/... stay fixed), show the top 5."),
     chips: Optional[int] = typer.Option(None, "--chips", help="Chips to use (default: the whole system)."),
     tokens: Optional[str] = typer.Option(None, "--tokens", help="Tokens to train on (e.g. 15T) for time/energy/cost."),
     fidelity: str = typer.Option("analytic", "--fidelity", help="analytic or detailed (event-driven schedule)."),
@@ -77,7 +78,13 @@ def command(
         raise TrnsimError(f"--plan {plan_mode!r} not understood", "use --plan auto or leave it out")
     if plan_mode == "auto":
         g = gbs or max(n, 1)
-        fixed: dict[str, Any] = {}
+        # degrees given explicitly (non-default) stay fixed; the search fills in the rest
+        fixed: dict[str, Any] = {k: v for k, v in (("tp", tp), ("pp", pp), ("cp", cp), ("ep", ep), ("vpp", vpp),
+                                                    ("micro_batch", mbs), ("zero", zero)) if v != 1}
+        if dp is not None:
+            fixed["dp"] = dp
+        if recompute != "none":
+            fixed["recompute"] = recompute
         res = auto_plans(spec, sysm, n, seq_len=seq, global_batch=g, precision=precision, fixed=fixed,
                          overlap_tp=overlap_tp, lora_rank=lora_rank)
         best = res.results[0]
