@@ -23,7 +23,7 @@ $(TEST_STAMP): $(STAMP)
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/trnsim hw compare trn2-ultraserver trn3-ultraserver-gen2
+	$(BIN)/trnsim compare --html report
 	$(BIN)/trnsim validate --summary-only
 
 test: $(TEST_STAMP)
