@@ -52,8 +52,8 @@ def render(report: ComparisonReport, out_dir: str | Path) -> Path:
         ("step_breakdown.png", "Training step-time breakdown", plots.step_breakdown(report)),
     ]
     for sec in report.sections:
-        for key, title in (("usd_per_mtok", f"{sec.title}: $ per million tokens"),
-                           ("joules_per_token", f"{sec.title}: energy per token")):
+        for key, title in (("usd_per_mtok", f"{sec.name.capitalize()}: $ per million tokens"),
+                           ("joules_per_token", f"{sec.name.capitalize()}: energy per token")):
             images.append((f"{sec.name}_{key}.png", title, plots.metric_bars(sec, key, title)))
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(report.name)}</title>"
              f"<style>{_CSS}</style></head><body><h1>{html.escape(report.name)}</h1>",
