@@ -97,7 +97,7 @@ def _op_source(op: "Op", chip: "ChipSpec") -> str:
         return "?"
 
 
-_COMPUTE_CACHE: dict[tuple, ComputeCosts] = {}
+_COMPUTE_CACHE: dict[tuple, tuple] = {}
 
 
 def compute_costs(model: "ModelSpec", chip: "ChipSpec", plan: "Plan",
@@ -106,8 +106,8 @@ def compute_costs(model: "ModelSpec", chip: "ChipSpec", plan: "Plan",
     key = (id(model), model.name, id(chip), plan.micro_batch, plan.seq_len, plan.tp, plan.cp, plan.ep,
            plan.seq_parallel, plan.precision, plan.lora_rank > 0, id(op_seconds))
     hit = _COMPUTE_CACHE.get(key)
-    if hit is not None:
-        return hit
+    if hit is not None and hit[0] is model and hit[1] is chip and hit[2] is op_seconds:  # ids live as long as objects
+        return hit[3]
     fn = op_seconds or _default_op_seconds
     seq = plan.seq_len // plan.cp
     try:
@@ -180,7 +180,7 @@ def compute_costs(model: "ModelSpec", chip: "ChipSpec", plan: "Plan",
                        head.get("bwd", 0.0), tuple(sorted(sources)))
     if len(_COMPUTE_CACHE) > 4096:
         _COMPUTE_CACHE.clear()
-    _COMPUTE_CACHE[key] = out
+    _COMPUTE_CACHE[key] = (model, chip, op_seconds, out)
     return out
 
 
@@ -227,21 +227,24 @@ def _ctime(kind: str, nbytes: float, size: int, per_domain: int, topo: object) -
     return collective_time(kind, nbytes, Group(size, per_domain=per_domain), topo).time  # type: ignore[arg-type]
 
 
-_TOPO_CACHE: dict[tuple[int, int], CommModel] = {}
+_TOPO_CACHE: dict[tuple[int, int], tuple] = {}
 
 
 def comm_model(system: "SystemSpec", chips: int) -> CommModel:
     key = (id(system), chips)
     hit = _TOPO_CACHE.get(key)
-    if hit is None:
-        from trnsim.network import Topology
+    if hit is not None and hit[0] is not system:
+        hit = None
+    if hit is not None:
+        return hit[1]
+    from trnsim.network import Topology
 
-        topo = Topology.from_system(system, chips=chips)
-        hit = CommModel(topo, topo.domain_size)
-        if len(_TOPO_CACHE) > 256:
-            _TOPO_CACHE.clear()
-        _TOPO_CACHE[key] = hit
-    return hit
+    topo = Topology.from_system(system, chips=chips)
+    cm = CommModel(topo, topo.domain_size)
+    if len(_TOPO_CACHE) > 256:
+        _TOPO_CACHE.clear()
+    _TOPO_CACHE[key] = (system, cm)
+    return cm
 
 
 @dataclass(frozen=True)
