@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import sys
 from pathlib import Path
 
 import typer
@@ -40,7 +42,11 @@ def run(
     """Run FILE.py and summarise every kernel it launched."""
     from trnsim.nki import run_file
 
-    runs = run_file(str(file), target=target, timing_only=timing_only)
+    if json:  # keep stdout machine-readable: the script's own prints go to stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            runs = run_file(str(file), target=target, timing_only=timing_only)
+    else:
+        runs = run_file(str(file), target=target, timing_only=timing_only)
     rows = [_summary(r) for r in runs]
     if json:
         print_json({"file": str(file), "target": target, "timing_only": timing_only, "kernels": rows})
