@@ -69,6 +69,11 @@ def trace_events(result: "TrainingResult") -> list[dict[str, Any]]:
                        "dur": raw * us, "args": {"exposed_s": s["dp_exposed_s"]}})
         ev.append({"name": "optimizer", "cat": "optimizer", "ph": "X", "pid": 0, "tid": tid(f"stage {r} compute"),
                    "ts": max(rend, end) * us + s["dp_exposed_s"] * us, "dur": s["optimizer_s"] * us})
+    ov = result.breakdown.overhead
+    if ov > 0:
+        t_end = max(e["ts"] + e.get("dur", 0.0) for e in ev if e.get("ph") == "X")
+        ev.append({"name": "step overhead (host)", "cat": "host", "ph": "X", "pid": 0, "tid": tid("host"),
+                   "ts": t_end, "dur": ov * us})
     return ev
 
 
