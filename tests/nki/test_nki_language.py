@@ -202,3 +202,17 @@ def test_install_registers_all_names():
         from neuronxcc.nki import language as onl  # noqa: F401
 
         assert sys.modules["nki"] is nki and hasattr(onl, "arange")
+
+
+def test_install_respects_real_packages(monkeypatch):
+    import types
+
+    from trnsim.nki.install import install, installed
+
+    fake = types.ModuleType("nki")
+    with installed():  # restores sys.modules afterwards
+        monkeypatch.setitem(sys.modules, "nki", fake)
+        done = install()
+        assert sys.modules["nki"] is fake and "nki" not in done and "neuronxcc.nki" in done
+        install(force=True)
+        assert sys.modules["nki"] is nki
