@@ -1,0 +1,53 @@
+"""The ``serving`` sweep kind: analytic steady state of one deployment per configuration.
+
+Keys: ``model``, ``system``, ``tp`` (chips per replica), ``replicas`` (default: as many as the system
+holds), ``isl``, ``osl``, ``precision`` (default fp8), and either ``batch`` or SLO limits
+``slo_tpot_ms`` / ``slo_ttft_ms`` (the largest batch that meets them), ``price_per_chip_hour``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trnsim.economics import Utilization, system_power
+from trnsim.errors import TrnsimError
+from trnsim.search.eval_training import _model, _system, prune_reason
+from trnsim.search.evaluators import Metrics, Pruned, evaluator
+
+
+@evaluator("serving")
+def evaluate(cfg: dict[str, Any]) -> Metrics:
+    from trnsim.workloads.serving import Deployment, analytic_serving
+    from trnsim.workloads.serving.analytic import max_batch_under
+
+    try:
+        model, system = _model(str(cfg["model"])), _system(str(cfg["system"]))
+    except KeyError as e:
+        raise Pruned(f"missing key {e}") from None
+    tp = float(cfg.get("tp", 1))
+    replicas = int(cfg.get("replicas") or max(1, int(system.num_chips // tp)))
+    dep = Deployment(replicas=replicas, tp=tp, dtype=str(cfg.get("precision", "fp8")))
+    isl, osl = int(cfg.get("isl", 1024)), int(cfg.get("osl", 256))
+    try:
+        if "batch" in cfg:
+            r = analytic_serving(model, system, dep, isl=isl, osl=osl, batch=int(cfg["batch"]))
+        else:
+            tpot, ttft = cfg.get("slo_tpot_ms"), cfg.get("slo_ttft_ms")
+            r = max_batch_under(model, system, dep, isl=isl, osl=osl,
+                                tpot=float(tpot) / 1e3 if tpot else None, ttft=float(ttft) / 1e3 if ttft else None)
+            if (tpot and r.tpot_s * 1e3 > float(tpot)) or (ttft and r.ttft_s * 1e3 > float(ttft)):
+                raise Pruned("SLO not met even at batch 1")
+    except TrnsimError as e:
+        raise Pruned(prune_reason(str(e))) from None
+    per_chip = r.output_tokens_per_s_per_chip
+    flops = 2.0 * model.active_params * per_chip
+    util = Utilization(compute=min(1.0, flops / system.chip_.flops(dep.dtype)), memory=min(1.0, 0.8), link=0.1)
+    power = system_power(system, util).per_chip_facility_w
+    out: Metrics = {"batch": r.batch, "out_tok_s_per_chip": per_chip, "out_tok_s": r.output_tokens_per_s,
+                    "ttft_ms": r.ttft_s * 1e3, "tpot_ms": r.tpot_s * 1e3, "joules_per_token": power / per_chip}
+    price = cfg.get("price_per_chip_hour")
+    if price is None and system.price.on_demand is not None:
+        price = system.price.on_demand.si / system.num_chips
+    if price is not None:
+        out["usd_per_mtok"] = float(price) / 3600.0 / per_chip * 1e6
+    return out

@@ -1,0 +1,48 @@
+"""The training and serving sweep kinds: real simulations, pruning reasons that can be counted."""
+
+from __future__ import annotations
+
+import pytest
+
+from trnsim.search import run_sweep, spec_from_dict
+from trnsim.search.eval_training import prune_reason
+from trnsim.search.evaluators import Pruned, get_evaluator
+from trnsim.workloads.training import simulate_training
+
+
+def test_training_evaluator_matches_simulate_training():
+    from trnsim.hardware import load_system
+    from trnsim.models import load_model
+    from trnsim.parallel.plan import Plan
+
+    ev = get_evaluator("training")
+    cfg = {"model": "llama-3.1-70b", "system": "trn2-ultraserver", "chips": 1024, "tp": 8, "pp": 4,
+           "seq": 8192, "global_batch": 1024, "precision": "fp8"}
+    m = ev(cfg)
+    assert m["dp"] == 32
+    ref = simulate_training(load_model("llama-3.1-70b"), load_system("trn2-ultraserver"),
+                            Plan(tp=8, pp=4, dp=32, global_batch=1024, seq_len=8192, precision="fp8"), chips=1024)
+    assert m["step_time_s"] == pytest.approx(ref.step_time)
+    assert m["tokens_per_s_per_chip"] == pytest.approx(ref.tokens_per_s / 1024)
+
+
+def test_training_evaluator_prunes_with_reasons():
+    ev = get_evaluator("training")
+    base = {"model": "llama-3.1-70b", "system": "trn2-ultraserver", "chips": 1024, "seq": 8192, "global_batch": 1024}
+    with pytest.raises(Pruned, match="does not divide 1024 chips"):
+        ev({**base, "tp": 3})
+    with pytest.raises(Pruned, match="needs .* GiB per chip"):
+        ev({**base, "tp": 1, "pp": 1})
+    assert prune_reason("impossible plan (tp3 pp1 dp64 mbs1 z1): tp=3 does not divide x; y (and 3 more: z)") == \
+        "impossible plan: tp=3 does not divide x"
+
+
+def test_serving_sweep_finds_slo_limited_rate():
+    spec = spec_from_dict({"sweep": {"kind": "serving"},
+                           "fixed": {"model": "llama-3.1-8b", "isl": 1024, "osl": 128, "slo_tpot_ms": 30},
+                           "axes": {"system": ["p5.48xlarge", "trn2.48xlarge"], "tp": [1, 2]},
+                           "objectives": {"out_tok_s_per_chip": "max"}})
+    res = run_sweep(spec)
+    assert len(res.ok) == 4
+    assert all(r["tpot_ms"] <= 30 for r in res.ok)
+    assert res.best["out_tok_s_per_chip"]["out_tok_s_per_chip"] == max(r["out_tok_s_per_chip"] for r in res.ok)
