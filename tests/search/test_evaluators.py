@@ -46,3 +46,24 @@ def test_serving_sweep_finds_slo_limited_rate():
     assert len(res.ok) == 4
     assert all(r["tpot_ms"] <= 30 for r in res.ok)
     assert res.best["out_tok_s_per_chip"]["out_tok_s_per_chip"] == max(r["out_tok_s_per_chip"] for r in res.ok)
+
+
+def test_plan_auto_on_an_executor_matches_in_process():
+    from trnsim.hardware import load_system
+    from trnsim.models import load_model
+    from trnsim.search import LocalProcesses
+    from trnsim.workloads.training import auto_plans
+
+    m, s = load_model("llama-3.1-8b"), load_system("trn2.48xlarge")
+    a = auto_plans(m, s, 16, seq_len=4096, global_batch=256, precision="bf16")
+    b = auto_plans(m, s, 16, seq_len=4096, global_batch=256, precision="bf16", executor=LocalProcesses(workers=2))
+    assert [r.plan for r in a.results] == [r.plan for r in b.results]
+    assert a.evaluated == b.evaluated
+
+
+def test_points_are_crossed_with_axes():
+    spec = spec_from_dict({"sweep": {"kind": "hardware"}, "points": [{"dtype": "bf16"}, {"dtype": "fp8"}],
+                           "axes": {"system": ["p5.48xlarge", "trn2.48xlarge"]}})
+    assert spec.size == 4
+    assert [(c["dtype"], c["system"]) for c in spec.configs()] == [
+        ("bf16", "p5.48xlarge"), ("bf16", "trn2.48xlarge"), ("fp8", "p5.48xlarge"), ("fp8", "trn2.48xlarge")]

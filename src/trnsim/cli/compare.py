@@ -17,6 +17,8 @@ def command(
     baseline: str = typer.Option(None, "--baseline", help="System the ratios are taken against."),
     html: Path = typer.Option(None, "--html", help="Write a self-contained HTML report (and PNG plots) into this folder."),
     explain: bool = typer.Option(False, "--explain", help="Print, per system, the inputs used and their sources."),
+    executor: str = typer.Option("inprocess", "--executor", help="Where the plan search runs: inprocess, processes or ray."),
+    address: str = typer.Option(None, "--address", help="Ray cluster address for --executor ray."),
     json: bool = typer.Option(False, "--json", help="Print the whole comparison as JSON."),
 ) -> None:
     """Run a training and/or serving workload on several systems: throughput, latency, MFU, memory, power, energy, $."""
@@ -32,7 +34,10 @@ def command(
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                   transient=True, disable=json) as bar:
         task = bar.add_task("comparing", total=None)
-        rep = run_comparison(wl, progress=lambda msg: bar.update(task, description=msg))
+        from trnsim.search import make_executor
+
+        ex = None if executor == "inprocess" else make_executor(executor, address=address)
+        rep = run_comparison(wl, progress=lambda msg: bar.update(task, description=msg), executor=ex)
     if json:
         print_json(rep.to_dict())
         return

@@ -59,6 +59,9 @@ def command(
     plan_mode: str = typer.Option("manual", "--plan", help="'auto': search the valid plans (degrees given with "
                                   "--tp/--pp/... stay fixed), show the top 5."),
     chips: Optional[int] = typer.Option(None, "--chips", help="Chips to use (default: the whole system)."),
+    executor: Optional[str] = typer.Option(None, "--executor", help="With --plan auto: evaluate the candidates on "
+                                           "trnsim.search's executor: inprocess, processes or ray."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address for --executor ray."),
     tokens: Optional[str] = typer.Option(None, "--tokens", help="Tokens to train on (e.g. 15T) for time/energy/cost."),
     fidelity: str = typer.Option("analytic", "--fidelity", help="analytic or detailed (event-driven schedule)."),
     trace: Optional[str] = typer.Option(None, "--trace", help="Write a Perfetto trace of one step to this file."),
@@ -85,8 +88,13 @@ def command(
             fixed["dp"] = dp
         if recompute != "none":
             fixed["recompute"] = recompute
+        ex = None
+        if executor:
+            from trnsim.search import make_executor
+
+            ex = make_executor(executor, address=address)
         res = auto_plans(spec, sysm, n, seq_len=seq, global_batch=g, precision=precision, fixed=fixed,
-                         overlap_tp=overlap_tp, lora_rank=lora_rank)
+                         overlap_tp=overlap_tp, lora_rank=lora_rank, executor=ex)
         best = res.results[0]
         if trace:
             write_trace(simulate_training(spec, sysm, best.plan, chips=n, fidelity="detailed"), trace)

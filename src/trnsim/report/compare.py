@@ -75,7 +75,7 @@ TRAIN_COLUMNS = [
 ]
 
 
-def run_training(spec: TrainingSpec, system: SystemSpec, price: PriceInfo) -> tuple[dict[str, Any], Any]:
+def run_training(spec: TrainingSpec, system: SystemSpec, price: PriceInfo, executor: Any = None) -> tuple[dict[str, Any], Any]:
     from trnsim.models import load_model
     from trnsim.workloads.training import auto_plans
 
@@ -83,7 +83,7 @@ def run_training(spec: TrainingSpec, system: SystemSpec, price: PriceInfo) -> tu
     chip = system.chip_
     prec = chip.best_dtype(("mxfp8", "fp8", "bf16")) if spec.precision == "auto" else spec.precision
     res = auto_plans(model, system, spec.chips, seq_len=spec.seq, global_batch=spec.global_batch,
-                     precision=prec, top=1).results[0]
+                     precision=prec, top=1, executor=executor).results[0]
     per_chip = res.tokens_per_s / res.chips
     jpt = res.energy_per_step_j / res.tokens_per_step
     days = res.time_to_train(spec.train_tokens) / 86400
@@ -228,7 +228,8 @@ def _explain(system: SystemSpec, price: PriceInfo, dtype: str) -> list[ExplainIt
     return items
 
 
-def run_comparison(wl: Workload, progress: Progress | None = None) -> ComparisonReport:
+def run_comparison(wl: Workload, progress: Progress | None = None, executor: Any = None) -> ComparisonReport:
+    """Run ``wl`` on its systems; ``executor`` (a trnsim.search executor) runs the training plan search."""
     systems = [load_system(s) for s in wl.compare.systems]
     names = [s.name for s in systems]
     baseline = load_system(wl.baseline).name
@@ -244,7 +245,7 @@ def run_comparison(wl: Workload, progress: Progress | None = None) -> Comparison
         for s in systems:
             say(f"training on {s.title}")
             try:
-                vals, res = run_training(t, s, prices[s.name])
+                vals, res = run_training(t, s, prices[s.name], executor)
                 rep.breakdowns[s.name] = {"compute": res.breakdown.compute, "exposed comm": res.breakdown.exposed_comm,
                                           "bubble": res.breakdown.bubble, "optimizer": res.breakdown.optimizer,
                                           "overhead": res.breakdown.overhead}

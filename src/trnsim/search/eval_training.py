@@ -15,9 +15,6 @@ from typing import Any
 from trnsim.errors import TrnsimError
 from trnsim.search.evaluators import Metrics, Pruned, evaluator
 
-_PLAN_KEYS = ("tp", "pp", "cp", "ep", "vpp", "zero", "micro_batch", "recompute")
-
-
 @lru_cache(maxsize=64)
 def _model(name: str) -> Any:
     from trnsim.models import load_model
@@ -33,11 +30,15 @@ def _system(name: str) -> Any:
 
 
 def plan_from(cfg: dict[str, Any], system: Any) -> tuple[Any, int]:
+    """The Plan a configuration describes (any Plan field; ``seq`` for seq_len; dp "auto")."""
+    from dataclasses import fields
+
     from trnsim.parallel.plan import Plan
 
     chips = int(cfg.get("chips") or system.num_chips)
-    kw = {k: cfg[k] for k in _PLAN_KEYS if k in cfg}
-    for k in ("tp", "pp", "cp", "ep", "vpp", "zero", "micro_batch"):
+    names = {f.name for f in fields(Plan)} - {"name", "dp", "seq_len", "global_batch", "precision"}
+    kw = {k: cfg[k] for k in names if k in cfg}
+    for k in ("tp", "pp", "cp", "ep", "vpp", "zero", "micro_batch", "lora_rank"):
         if k in kw:
             kw[k] = int(kw[k])
     tp, pp, cp = kw.get("tp", 1), kw.get("pp", 1), kw.get("cp", 1)
@@ -49,8 +50,8 @@ def plan_from(cfg: dict[str, Any], system: Any) -> tuple[Any, int]:
     precision = str(cfg.get("precision", "bf16"))
     if precision == "auto":
         precision = system.chip_.best_dtype(("mxfp8", "fp8", "bf16"))
-    plan = Plan(dp=int(dp), global_batch=int(cfg.get("global_batch", 1024)), seq_len=int(cfg.get("seq", 4096)),
-                precision=precision, **kw)
+    plan = Plan(dp=int(dp), global_batch=int(cfg.get("global_batch", 1024)),
+                seq_len=int(cfg.get("seq", cfg.get("seq_len", 4096))), precision=precision, **kw)
     return plan, chips
 
 

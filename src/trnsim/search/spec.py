@@ -9,6 +9,7 @@
     seq = 8192
 
     [axes]                           # the cross product of these lists is evaluated
+    # points = [{tp = 8, pp = 4}, ...]  # optional explicit configurations, each crossed with the axes
     system = ["trn2-ultraserver", "trn3-ultraserver-gen2"]
     tp = [4, 8, 16]
     pp = [1, 2, 4, 8]
@@ -51,6 +52,7 @@ class SweepSpec(BaseModel):
     name: str = "sweep"
     fixed: dict[str, Scalar] = Field(default_factory=dict)
     axes: dict[str, list[Scalar]] = Field(default_factory=dict)
+    points: list[dict[str, Scalar]] = Field(default_factory=list, description="explicit configurations, each crossed with the axes")
     constraints: Constraints = Field(default_factory=Constraints)
     objectives: dict[str, Literal["max", "min"]] = Field(default_factory=dict)
     batch_size: int = Field(default=256, gt=0, description="configurations per task")
@@ -65,12 +67,13 @@ class SweepSpec(BaseModel):
 
     @property
     def size(self) -> int:
-        return prod(len(v) for v in self.axes.values()) if self.axes else 1
+        return max(1, len(self.points)) * (prod(len(v) for v in self.axes.values()) if self.axes else 1)
 
     def configs(self) -> Iterator[dict[str, Scalar]]:
         keys = list(self.axes)
-        for combo in itertools.product(*(self.axes[k] for k in keys)):
-            yield {**self.fixed, **dict(zip(keys, combo))}
+        for point in self.points or [{}]:
+            for combo in itertools.product(*(self.axes[k] for k in keys)):
+                yield {**self.fixed, **point, **dict(zip(keys, combo))}
 
 
 def load_spec(path: str | Path) -> SweepSpec:
