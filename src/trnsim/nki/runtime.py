@@ -297,9 +297,9 @@ def _grid_tuple(grid: Any) -> tuple[int, ...]:
     if isinstance(grid, (tuple, list)):
         out: list[int] = []
         for g in grid:
-            out.append(int(getattr(g, "n", g)))
+            out.append(max(1, int(getattr(g, "n", g))))  # old kernels launch kernel[0] meaning one program
         return tuple(out)
-    return (int(getattr(grid, "n", grid)),)
+    return (max(1, int(getattr(grid, "n", grid))),)
 
 
 def run_kernel(kernel_fn: Callable, *args: Any, target: str = "trn2", timing_only: bool = False, grid: Any = None,
