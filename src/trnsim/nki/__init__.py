@@ -17,6 +17,7 @@ from trnsim.nki.tensor import NkiTensor, ShapeOnly, shape_only
 from trnsim.nki.trace import Access, AllocEvent, Buffer, Instruction, KernelTrace
 
 __version__ = "0.6.0"
+dtype = Any  # annotation alias used by kernels (``dtype: nki.dtype = nl.bfloat16``)
 
 
 def baremetal(func: Any = None, **_opts: Any) -> Any:
