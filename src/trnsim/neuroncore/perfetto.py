@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trnsim.errors import TrnsimError
+from trnsim.files import atomic_write
 
 if TYPE_CHECKING:  # pragma: no cover
     from trnsim.neuroncore.profile import KernelProfile
@@ -51,9 +52,7 @@ def write(profile: "KernelProfile | list[KernelProfile]", path: Path) -> Path:
         evs.extend(events(p, pid=i + 1))
     other = profs[0].summary() if len(profs) == 1 else {"kernels": [p.summary() for p in profs]}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8") as f:
-            json.dump({"traceEvents": evs, "displayTimeUnit": "ns", "otherData": other}, f, default=str)
+        atomic_write(path, json.dumps({"traceEvents": evs, "displayTimeUnit": "ns", "otherData": other}, default=str))
     except OSError as e:
         raise TrnsimError(f"cannot write Perfetto trace {path}: {e.strerror}", "check the path") from None
     return path

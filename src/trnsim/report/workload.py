@@ -37,6 +37,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trnsim.errors import TrnsimError
+from trnsim.files import read_toml
 
 
 class _M(BaseModel):
@@ -101,10 +102,5 @@ def load_workload(path: str | Path | None = None) -> Workload:
         text = (resources.files("trnsim.report") / "default_workload.toml").read_text(encoding="utf-8")
         return parse_workload(tomllib.loads(text), "default workload")
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TrnsimError(f"{p}: file not found", "check the path") from None
-    except tomllib.TOMLDecodeError as e:
-        raise TrnsimError(f"{p}: not valid TOML: {e}") from None
+    data = read_toml(p)
     return parse_workload(data, str(p))

@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
@@ -15,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from trnsim.errors import TrnsimError
+from trnsim.files import atomic_path
 from trnsim.search.executors import Batch, InProcess, Row
 from trnsim.search.pareto import pareto_front
 from trnsim.search.spec import SweepSpec
@@ -148,24 +147,17 @@ def write_rows(rows: list[Row], path: Path) -> Path:
         for k in r:
             if k not in cols:
                 cols.append(k)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         if path.suffix.lower() == ".parquet":
             try:
                 import pyarrow as pa
                 import pyarrow.parquet as pq
             except ImportError:
                 raise TrnsimError("writing Parquet needs pyarrow", "pip install 'trnsim[parquet]' or use .csv") from None
-            table = pa.table({c: [r.get(c) for r in rows] for c in cols})
-            pq.write_table(table, tmp)
+            pq.write_table(pa.table({c: [r.get(c) for r in rows] for c in cols}), tmp)
         else:
             with open(tmp, "w", newline="", encoding="utf-8") as f:
                 w = csv.DictWriter(f, fieldnames=cols)
                 w.writeheader()
                 w.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

@@ -26,7 +26,6 @@
 from __future__ import annotations
 
 import itertools
-import tomllib
 from math import prod
 from pathlib import Path
 from typing import Any, Iterator, Literal
@@ -34,6 +33,7 @@ from typing import Any, Iterator, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from trnsim.errors import TrnsimError
+from trnsim.files import read_toml
 
 Scalar = str | int | float | bool
 
@@ -79,12 +79,7 @@ class SweepSpec(BaseModel):
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate a sweep TOML; errors are one line naming the file and the field."""
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TrnsimError(f"{p}: file not found", "check the path") from None
-    except tomllib.TOMLDecodeError as e:
-        raise TrnsimError(f"{p}: not valid TOML: {e}") from None
+    data = read_toml(p)
     return spec_from_dict(data, origin=str(p))
 
 

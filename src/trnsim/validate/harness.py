@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from statistics import median
 from typing import Iterable
 
 from trnsim.errors import TrnsimError
+from trnsim.files import atomic_write
 from trnsim.validate.registry import predict
 from trnsim.validate.rows import GroundTruthRow, LoadedRows, RowError, load_rows
 
@@ -154,13 +153,5 @@ def write_results(report: ValidationReport, path: str | Path) -> Path:
         for r in report.results:
             w.writerow(asdict(r))
         text = buf.getvalue()
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(p, text)
     return p

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from trnsim.errors import TrnsimError
+from trnsim.files import atomic_write
 
 
 @dataclass(frozen=True)
@@ -152,9 +153,9 @@ class ServingResult:
         p = Path(path)
         try:
             if p.suffix.lower() == ".csv":
-                p.write_text(self.requests_csv())
+                atomic_write(p, self.requests_csv())
             else:
-                p.write_text(self.to_json())
+                atomic_write(p, self.to_json())
         except OSError as e:
             raise TrnsimError(f"{p}: cannot write ({e.strerror})", "check the directory") from None
 
@@ -182,7 +183,7 @@ class ServingResult:
         for t, u in self.kv_series:
             events.append({"name": "KV utilisation", "ph": "C", "pid": 0, "ts": t * 1e6, "args": {"used": u}})
         try:
-            Path(path).write_text(json.dumps({"traceEvents": events, "displayTimeUnit": "ms"}))
+            atomic_write(path, json.dumps({"traceEvents": events, "displayTimeUnit": "ms"}))
         except OSError as e:
             raise TrnsimError(f"{path}: cannot write ({e.strerror})", "check the directory") from None
 

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trnsim.errors import TrnsimError
+
 if TYPE_CHECKING:  # pragma: no cover
     from trnsim.workloads.training.step import TrainingResult
 
@@ -79,6 +81,9 @@ def trace_events(result: "TrainingResult") -> list[dict[str, Any]]:
 
 def write_trace(result: "TrainingResult", path: str | Path) -> Path:
     """Write the Perfetto/Chrome JSON trace of one step to ``path``."""
-    p = Path(path)
-    p.write_text(json.dumps({"traceEvents": trace_events(result), "displayTimeUnit": "ms"}), encoding="utf-8")
-    return p
+    from trnsim.files import atomic_write
+
+    try:
+        return atomic_write(path, json.dumps({"traceEvents": trace_events(result), "displayTimeUnit": "ms"}))
+    except OSError as e:
+        raise TrnsimError(f"cannot write trace {path}: {e.strerror}", "check the path") from None
