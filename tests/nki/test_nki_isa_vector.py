@@ -563,3 +563,37 @@ def test_dma_indirect_gather_scatter(rng):
 
     with pytest.raises(IndexError, match="indirect index 40 out of bounds"):
         run_kernel(oob, x, np.array([[1], [40], [2], [3]], np.int32))
+
+
+def test_nc_n_gather_and_gather_flattened(rng):
+    x = rng.standard_normal((16, 40)).astype(F)
+    ix = rng.integers(0, 40, (16, 7)).astype(np.uint32)
+
+    def k(x, ix):
+        d = nl.ndarray((16, 7), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.nc_n_gather(dst=d, data=sb(x), indices=sb(ix))
+        return out(d), out(nl.gather_flattened(sb(x), sb(ix)))
+
+    a, b = run_kernel(k, x, ix).outputs
+    np.testing.assert_array_equal(a, np.take_along_axis(x, ix.astype(np.int64), axis=1))
+    np.testing.assert_array_equal(b, a)
+
+    def bad(x, ix):
+        d = nl.ndarray((16, 7), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.nc_n_gather(dst=d, data=sb(x), indices=sb(ix))
+
+    with pytest.raises(IndexError, match="out of range"):
+        run_kernel(bad, x, np.full((16, 7), 40, np.uint32))
+
+
+def test_sequence_bounds():
+    seg = np.array([[0, 1, 1, 2, 2, 2, 0, 3]], F)
+
+    def k(s):
+        d = nl.ndarray((1, 2, 8), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.sequence_bounds(dst=d, segment_ids=sb(s))
+        return out(d)
+
+    r = run_kernel(k, seg).outputs
+    np.testing.assert_array_equal(r[0, 0], [8, 1, 1, 3, 3, 3, 8, 7])
+    np.testing.assert_array_equal(r[0, 1], [-1, 3, 3, 6, 6, 6, -1, 8])

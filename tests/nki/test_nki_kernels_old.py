@@ -135,3 +135,25 @@ def test_benchmark_decorator_uses_timing_model(rng):
     assert out.shape == (128, 512) and not out.any()  # placeholders: benchmark does not compute values
     us = bench.benchmark_result.nc_latency.get_latency_percentile(50)
     assert 0.1 < us < 1000
+
+
+def test_runtime_scalar_index_dynamic_copy(rng):
+    import trnsim.nki.legacy.isa as onisa
+    import trnsim.nki.legacy.language as onl
+
+    x = rng.standard_normal((128, 64)).astype(np.float32)
+    offs = np.array([[5, 9, 0, 63]], np.int32)
+
+    def k(x, offs):
+        xs, os_ = onl.load(x), onl.load(offs)
+        o = onl.ndarray((128, 4), dtype=onl.float32, buffer=onl.sbuf)
+        ix, iy = onl.mgrid[0:128, 0:1]
+        for j in range(4):
+            o[ix, j + iy] = onisa.tensor_copy_dynamic_src(xs[ix, os_[0, j] + iy])
+        res = onl.ndarray((128, 4), dtype=onl.float32, buffer=onl.shared_hbm)
+        onl.store(res, value=o)
+        return res
+
+    run = run_kernel(k, x, offs)
+    np.testing.assert_array_equal(run.outputs, x[:, offs[0]])
+    assert run.trace.counts()["tensor_copy_dynamic_src"] == 4

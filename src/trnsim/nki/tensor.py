@@ -412,6 +412,9 @@ class NkiTensor:
 
     # ---------------------------------------------------------------- operators (nl.* on tiles)
     def _bin(self, other: Any, op: str, rev: bool = False):
+        if type(other).__name__ == "Expr" and self.size == 1:  # old API: runtime scalar + index expression
+            v = _scalar_value(self)
+            return other._combine(v, 1) if op == "add" else (other * v if op == "multiply" else NotImplemented)
         from trnsim.nki import language as nl
         from trnsim.nki.language import ops
 

@@ -125,3 +125,58 @@ def local_gather(dst: Any, src_buffer: Any, index: Any, num_elem_per_idx: int = 
             out[g:g + 16] = rows.reshape(out[g:g + 16].shape)
         K.put(d, out)
     return d
+
+
+def nc_n_gather(dst: Any, data: Any, indices: Any, name: Any = None) -> Any:
+    """Per-partition gather along the (flattened) free dim: ``dst[p, j] = data[p, indices[p, j]]``."""
+    instr = "nc_n_gather"
+    c = runtime.current()
+    d = _dst(instr, c, dst)
+    x = K.tensor(data, instr, "data")
+    ix = K.tensor(indices, instr, "indices")
+    K.check_engine(instr, "gpsimd", [x, ix], c)
+    if d.shape[0] != x.shape[0] or ix.shape[0] != x.shape[0] or d.free_size != ix.free_size:
+        K.fail(instr, f"shapes data {list(x.shape)}, indices {list(ix.shape)}, dst {list(d.shape)} do not match")
+    if not dt.is_int(ix.dtype):
+        K.fail(instr, f"indices dtype {dt.name(ix.dtype)} must be an integer type")
+    K.record(c, "gpsimd", instr, (x, ix), (d,), {"dtype": dt.name(x.dtype), "dst_dtype": dt.name(d.dtype)})
+    if not c.timing_only:
+        xv = x.np().reshape(x.shape[0], -1)
+        iv = ix.np().reshape(ix.shape[0], -1).astype(np.int64)
+        if iv.size and (iv.min() < 0 or iv.max() >= xv.shape[1]):
+            K.fail(instr, f"index {int(iv.max())} out of range [0, {xv.shape[1]})", K.OutOfBoundsError)
+        K.put(d, np.take_along_axis(xv, iv, axis=1).astype(np.float32) if not dt.is_int(d.dtype)
+              else np.take_along_axis(xv, iv, axis=1))
+    return d
+
+
+def sequence_bounds(dst: Any, segment_ids: Any, name: Any = None) -> Any:
+    """Per partition: start (inclusive) and end (exclusive) index of each element's segment;
+    segment id 0 is padding (start = N, end = -1). ``dst`` is [P, 2, N]."""
+    instr = "sequence_bounds"
+    c = runtime.current()
+    d = _dst(instr, c, dst)
+    s = K.tensor(segment_ids, instr, "segment_ids")
+    K.check_engine(instr, "gpsimd", [s], c)
+    n = s.free_size
+    if d.shape[0] != s.shape[0] or d.free_size != 2 * n:
+        K.fail(instr, f"dst must be [{s.shape[0]}, 2, {n}], got {list(d.shape)}")
+    K.record(c, "gpsimd", instr, (s,), (d,), {"dtype": dt.name(s.dtype), "dst_dtype": dt.name(d.dtype)})
+    if not c.timing_only:
+        seg = K.get(s).reshape(s.shape[0], n)
+        out = np.zeros((s.shape[0], 2, n), np.float64)
+        for p in range(seg.shape[0]):
+            row = seg[p]
+            for i in range(n):
+                if row[i] == 0:
+                    out[p, 0, i], out[p, 1, i] = n, -1
+                    continue
+                lo = i
+                while lo > 0 and row[lo - 1] == row[i]:
+                    lo -= 1
+                hi = i + 1
+                while hi < n and row[hi] == row[i]:
+                    hi += 1
+                out[p, 0, i], out[p, 1, i] = lo, hi
+        K.put(d, out)
+    return d

@@ -187,8 +187,9 @@ def tensor_tensor_scan(dst: Any, data0: Any, data1: Any, initial: Any, op0: Any,
     return d
 
 
-def tensor_copy(dst: Any, src: Any, engine: Any = None, name: Any = None, **_k: Any) -> Any:
-    instr = "tensor_copy"
+def tensor_copy(dst: Any, src: Any, engine: Any = None, name: Any = None, _opcode: str = "tensor_copy",
+                **_k: Any) -> Any:
+    instr = _opcode
     c = runtime.current()
     d, s = _prep(instr, c, dst, src=src)
     x = s["src"]

@@ -411,9 +411,12 @@ def dropout(x: Any, rate: Any, dtype: Any = None, **_k: Any) -> NkiTensor:
     return out
 
 
-def gather_flattened(data: Any, indices: Any, axis: int = 0, **_k: Any) -> NkiTensor:
-    _K.fail("nl.gather_flattened", "not implemented by the trnsim NKI simulator yet")
-    raise AssertionError
+def gather_flattened(data: Any, indices: Any, axis: int = 0, dtype: Any = None, **_k: Any) -> NkiTensor:
+    """``out[p, j] = data[p, indices[p, j]]`` over each partition's flattened free dims (GpSimd)."""
+    d, ix = _t(data, "data"), _t(indices, "indices")
+    out = _new(ix.shape, dtype or d.dtype)
+    _isa.nc_n_gather(dst=out, data=d, indices=ix)
+    return out
 
 
 def static_cast(arr: Any, dtype: Any) -> Any:

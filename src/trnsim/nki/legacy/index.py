@@ -211,7 +211,14 @@ def _build(t: NkiTensor, idx: tuple, ranges: dict[int, tuple[int, int]] | None) 
         if d >= t.ndim:
             raise LegacyIndexError(f"too many indices for tensor {t.name} {list(t.shape)}")
         n_d, s_d = t.shape[d], t.strides[d]
-        if isinstance(i, NkiTensor):  # runtime row indices from an on-chip tile: DMA gather/scatter
+        if isinstance(i, NkiTensor) and i.size == 1:  # a runtime scalar index (read when the view is built)
+            from trnsim.nki.tensor import _scalar_value
+
+            j = _scalar_value(i)
+            if not 0 <= j < n_d:
+                oob = True
+            off += j * s_d
+        elif isinstance(i, NkiTensor):  # runtime row indices from an on-chip tile: DMA gather/scatter
             indirect = (s_d, n_d, i)
         elif isinstance(i, Expr):
             lo = hi = i.const

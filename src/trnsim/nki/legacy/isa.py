@@ -124,6 +124,24 @@ def tensor_copy(src: Any, mask: Any = None, dtype: Any = None, engine: Any = Non
     return _n.tensor_copy(dst=d, src=x, engine=engine)
 
 
+def tensor_copy_dynamic_src(src: Any, mask: Any = None, dtype: Any = None, engine: Any = None, **_k: Any) -> Any:
+    """Old API: a copy whose source view holds runtime (register/tile) offsets; same data path as tensor_copy."""
+    (x,), _ = prepare("tensor_copy_dynamic_src", (src,), {}, mask)
+    d = _new(x.shape, _dt(dtype, x))
+    return _n.tensor_copy(dst=d, src=x, engine=engine, _opcode="tensor_copy_dynamic_src")
+
+
+def tensor_copy_dynamic_dst(dst: Any, src: Any, mask: Any = None, dtype: Any = None, engine: Any = None,
+                            **_k: Any) -> Any:
+    (d, x), _ = prepare("tensor_copy_dynamic_dst", (dst, src), {}, mask)
+    return _n.tensor_copy(dst=d, src=x, engine=engine, _opcode="tensor_copy_dynamic_dst")
+
+
+def sequence_bounds(segment_ids: Any = None, mask: Any = None, dtype: Any = None, **_k: Any) -> Any:
+    (s,), _ = prepare("sequence_bounds", (segment_ids,), {}, mask)
+    return _n.sequence_bounds(dst=_new((s.shape[0], 2, s.free_size), _dt(dtype, s)), segment_ids=s)
+
+
 def memset(shape: Any, value: Any, dtype: Any, mask: Any = None, engine: Any = None, **_k: Any) -> Any:
     d = _new(shape, dtype)
     if mask is not None:
