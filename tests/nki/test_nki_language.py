@@ -216,3 +216,19 @@ def test_install_respects_real_packages(monkeypatch):
         assert sys.modules["nki"] is fake and "nki" not in done and "neuronxcc.nki" in done
         install(force=True)
         assert sys.modules["nki"] is nki
+
+
+def test_view_changes_item_size(rng):
+    x = rng.integers(0, 2**32, (4, 6), dtype=np.uint64).astype(np.uint32)
+
+    def k(x):
+        b = x.view(nl.uint8)  # [4, 24] bytes of the same HBM tensor
+        t = nl.ndarray((4, 8), dtype=nl.uint8, buffer=nl.sbuf)
+        nisa.dma_copy(dst=t, src=x.ap([[24, 4], [1, 8]], offset=4, dtype=nl.uint8))
+        o = nl.ndarray((4, 8), dtype=nl.uint8, buffer=nl.shared_hbm)
+        nisa.dma_copy(dst=o, src=t)
+        return o, b.shape
+
+    o, shape = run_kernel(k, x).outputs
+    assert tuple(shape) == (4, 24)
+    np.testing.assert_array_equal(o, x.view(np.uint8).reshape(4, 24)[:, 4:12])

@@ -146,6 +146,31 @@ class Storage:
         if not on_chip or address is not None:
             self._allocate(address)
 
+    @classmethod
+    def alias(cls, st: "Storage", dtype: Any) -> "Storage":
+        """The same bytes reinterpreted as ``dtype`` (another item size changes the innermost dim)."""
+        new = cls.__new__(cls)
+        d = dt.canon(dtype)
+        eb = dt.itemsize(d)
+        nbytes = st.fsize * st.elem_bytes
+        if nbytes % eb:
+            raise MemoryError_(f"view({dt.name(d)}): {nbytes} bytes per partition of {st.name} are not a "
+                               f"multiple of {eb}")
+        ctx = st.ctx
+        addr = st.address  # allocates the original if needed
+        new.ctx, new.id, new.name, new.space = None, ctx.next_buffer_id(), f"{st.name}.view", st.space
+        new.dtype, new.dtname, new.elem_bytes = d, dt.name(d), eb
+        last = st.shape[-1] * st.elem_bytes // eb if st.shape and (st.shape[-1] * st.elem_bytes) % eb == 0 \
+            else nbytes // eb
+        new.shape = tuple(st.shape[:-1]) + (last,) if st.shape else (nbytes // eb,)
+        new.array = None if st.array is None else st.array.view(dt.storage(d))
+        new.written, new.allocated, new.src = None, True, st.src
+        new.partitions, new.fsize = st.partitions, nbytes // eb
+        new.partition_offset, new._address = st.partition_offset, addr
+        ctx.trace.add_buffer(Buffer(new.id, new.name, new.space, new.dtname, new.shape, new.partitions,
+                                    nbytes, new.partition_offset, addr))
+        return new
+
     def _allocate(self, address: tuple[int, int] | None = None) -> None:
         self.allocated = True
         ctx = self.ctx

@@ -378,16 +378,38 @@ class NkiTensor:
         return [[s, n] for s, n in zip(self.strides, self.shape)]
 
     def view(self, dtype: Any) -> "NkiTensor":
+        """Reinterpret the bytes as ``dtype``; another item size rescales the innermost (contiguous) dim."""
         d = dt.canon(dtype)
-        if dt.itemsize(d) != self.itemsize:
-            raise IndexingError(f"view({dt.name(d)}): item size {dt.itemsize(d)} differs from {self.itemsize}")
-        return self._v(self.shape, self.strides, dtype=d)
+        if dt.itemsize(d) == self.itemsize:
+            return self._v(self.shape, self.strides, dtype=d)
+        st = self.storage
+        full = self.offset == 0 and self.is_contiguous() and self.size == (
+            st.partitions * st.fsize if st.space in ON_CHIP else st.fsize)
+        if not full:
+            raise IndexingError(f"view({dt.name(d)}): item size {dt.itemsize(d)} differs from {self.itemsize}; "
+                                f"only a whole contiguous tensor can change item size")
+        from trnsim.nki.memory import Storage
+
+        al = Storage.alias(st, d)
+        shape = tuple(self.shape[:-1]) + (self.shape[-1] * self.itemsize // al.elem_bytes,)
+        out = 1
+        strides = []
+        for n in reversed(shape):
+            strides.append(out)
+            out *= n
+        return NkiTensor(al, shape, tuple(reversed(strides)), 0, d)
 
     def ap(self, pattern: Any, offset: Any = None, scalar_offset: Any = None, vector_offset: Any = None,
            indirect_dim: int = 0, dtype: Any = None) -> "NkiTensor":
         """A raw access pattern over the storage (ignores this view): ``[[step, count], ...]``."""
         pattern = [tuple(int(x) for x in p) for p in pattern]
         off = 0 if offset is None else int(offset)
+        if dtype is not None and dt.itemsize(dt.canon(dtype)) != self.itemsize:  # pattern in units of dtype
+            from trnsim.nki.memory import Storage
+
+            al = Storage.alias(self.storage, dtype)
+            base = NkiTensor(al, al.shape, (), 0, al.dtype)
+            return base.ap(pattern, offset, scalar_offset, vector_offset, indirect_dim, None)
         if scalar_offset is not None:
             val = _scalar_value(scalar_offset)
             base = self.storage.shape
