@@ -15,6 +15,13 @@ def _fmt(v: float | None, spec: str = ".1f") -> str:
     return "-" if v is None else format(v, spec)
 
 
+def _methods(methods: list[str]) -> str:
+    if not methods:
+        return ""
+    first = methods[0] if len(methods[0]) <= 60 else methods[0][:57] + "..."
+    return first + (f" (+{len(methods) - 1} more)" if len(methods) > 1 else "")
+
+
 def command(
     path: Path = typer.Argument(None, help="Ground-truth CSV (default: the shipped development set)."),
     category: list[str] = typer.Option(None, "--category", "-c", help="Only these categories (repeatable)."),
@@ -50,7 +57,7 @@ def command(
     for c in report.summaries:
         s.add_row(c.category, str(c.rows), str(c.predicted), str(c.unsupported + c.errors),
                   _fmt(c.median_abs_error_pct), _fmt(c.p90_abs_error_pct), _fmt(c.bias_pct, "+.1f"),
-                  ", ".join(c.methods))
+                  _methods(c.methods))
     console.print(s)
     missing = report.unsupported_by_category()
     if missing:
