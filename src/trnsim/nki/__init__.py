@@ -11,9 +11,9 @@ from typing import Any
 
 from trnsim.nki import isa, language, typing  # noqa: F401
 from trnsim.nki.install import install, installed, uninstall
-from trnsim.nki.runtime import (Kernel, KernelRun, jit, last_run, run_file, run_kernel, simulate,
-                                simulate_kernel)
-from trnsim.nki.tensor import NkiTensor, ShapeOnly, shape_only
+from trnsim.nki.runtime import (Kernel, KernelRun, ShapeOnly, jit, last_run, run_file, run_kernel, shape_only,
+                                simulate, simulate_kernel)
+from trnsim.nki.tensor import NkiTensor
 from trnsim.nki.trace import Access, AllocEvent, Buffer, Instruction, KernelTrace
 
 __version__ = "0.6.0"

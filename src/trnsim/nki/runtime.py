@@ -20,7 +20,7 @@ import numpy as np
 from trnsim.errors import TrnsimError
 from trnsim.nki import dtypes as dt
 from trnsim.nki.memory import Memory, Storage, new_array
-from trnsim.nki.tensor import NkiTensor, ShapeOnly
+from trnsim.nki.tensor import NkiTensor
 from trnsim.nki.trace import KernelTrace
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -28,6 +28,21 @@ TARGETS = {"trn1": "trn1", "inf2": "trn1", "gen2": "trn1", "trn2": "trn2", "gen3
            "trn3": "trn3", "gen4": "trn3"}
 _CORE_NAMES = {"trn1": "neuroncore-v2", "trn2": "neuroncore-v3", "trn3": "neuroncore-v4"}
 _VERSIONS = {"trn1": 2, "trn2": 3, "trn3": 4}
+
+
+class ShapeOnly:
+    """A shapes-only kernel argument for timing-only runs: ``shape_only((4096, 8192), nl.bfloat16)``."""
+
+    def __init__(self, shape: Any, dtype: Any = np.float32):
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = dt.canon(dtype)
+
+    def __repr__(self) -> str:
+        return f"shape_only({list(self.shape)}, {dt.name(self.dtype)})"
+
+
+def shape_only(shape: Any, dtype: Any = np.float32) -> ShapeOnly:
+    return ShapeOnly(shape, dtype)
 
 
 class KernelError(TrnsimError):

@@ -516,18 +516,3 @@ def _scalar_value(x: Any) -> int:
     if hasattr(x, "value"):
         return int(x.value)
     return int(x)
-
-
-class ShapeOnly:
-    """A shapes-only kernel argument for timing-only runs: ``shape_only((4096, 8192), nl.bfloat16)``."""
-
-    def __init__(self, shape: Any, dtype: Any = np.float32):
-        self.shape = tuple(int(s) for s in shape)
-        self.dtype = dt.canon(dtype)
-
-    def __repr__(self) -> str:
-        return f"shape_only({list(self.shape)}, {dt.name(self.dtype)})"
-
-
-def shape_only(shape: Any, dtype: Any = np.float32) -> ShapeOnly:
-    return ShapeOnly(shape, dtype)
