@@ -183,15 +183,9 @@ def test_busbw_never_exceeds_what_the_fabric_allows(n, size):
     assert r.busbw <= topo.up_bw * 1.0001
 
 
-def test_topology_and_results_are_plain_and_fast():
-    import time
-
+def test_topology_is_cached_and_results_are_plain_floats():
     topo = Topology.from_system("p5.48xlarge", chips=512)
     assert Topology.from_system("p5.48xlarge", chips=512) is topo  # cached
-    t0 = time.perf_counter()
-    for i in range(2000):
-        collective_time("all-reduce", 1000.0 + i, Group(64, per_domain=1), topo)
-    assert time.perf_counter() - t0 < 2.0  # ~30 us per uncached call on a laptop
     r = collective_time("all-reduce", 1000.0, 64, topo)
     assert isinstance(r.time, float) and isinstance(r.busbw, float)
 

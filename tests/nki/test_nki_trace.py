@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 import pytest
@@ -76,14 +75,12 @@ def test_trace_contents(rng):
     assert run.peak_psum_bytes == 2048 and run.peak_sbuf_bytes > 0
 
 
-def test_timing_only_full_size_matmul_is_fast():
-    t0 = time.perf_counter()
+def test_timing_only_placeholder_run_traces_every_instruction():
+    # speed is measured by benchmarks/bench_nki.py, not here
     run = run_kernel(K1.matmul_tiled, shape_only((1024, 1024), BF16), shape_only((1024, 2048), BF16),
                      timing_only=True)
-    dt = time.perf_counter() - t0
-    n = len(run.trace.instructions)
-    assert n == 8 * 4 * 8 * 3 + 8 * 4 * 2
-    assert n / dt > 10_000  # instructions per second in timing-only mode
+    assert run.outputs is None
+    assert len(run.trace.instructions) == 8 * 4 * 8 * 3 + 8 * 4 * 2
 
 
 def test_loop_tiles_rotate_through_two_buffers():

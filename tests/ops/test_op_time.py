@@ -125,18 +125,3 @@ def test_moe_gemm_and_unknown_kind():
     assert op_time(op, c).bound == "memory"
     with pytest.raises(TrnsimError):
         op_time(Op("x", "conv", 1.0, 1.0, 1.0), c)  # type: ignore[arg-type]
-
-
-def test_fast():
-    import time
-
-    c = _chip("h100")
-    t = _chip("trn2")
-    ops = [gemm_op(4096, 4096, 4096), attention_op(8, 2048, 2048, 32, 8, 128)]
-    start = time.perf_counter()
-    for _ in range(2000):
-        for o in ops:
-            op_time(o, c)
-            op_time(o, t)
-    per_call = (time.perf_counter() - start) / 8000
-    assert per_call < 100e-6  # the training simulator calls it ~1e4 times/s

@@ -102,4 +102,4 @@ def test_auto_plans_are_sorted_and_fit(llama8b):
     times = [r.step_time for r in res.results]
     assert times == sorted(times) and len(times) == 5
     assert all(r.memory.fits for r in res.results)
-    assert res.evaluated > 20 and res.plans_per_s > 100
+    assert res.evaluated > 20
