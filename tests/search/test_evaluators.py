@@ -67,3 +67,15 @@ def test_points_are_crossed_with_axes():
     assert spec.size == 4
     assert [(c["dtype"], c["system"]) for c in spec.configs()] == [
         ("bf16", "p5.48xlarge"), ("bf16", "trn2.48xlarge"), ("fp8", "p5.48xlarge"), ("fp8", "trn2.48xlarge")]
+
+
+def test_finalists_are_rechecked_event_driven(cli, tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text('[sweep]\nkind = "serving"\n[fixed]\nmodel = "llama-3.1-8b"\nisl = 512\nosl = 64\nslo_tpot_ms = 30\n'
+                    '[axes]\nsystem = ["p5.48xlarge"]\ntp = [1, 2]\n[objectives]\nout_tok_s_per_chip = "max"\n')
+    code, out, err = cli("search", str(spec), "--executor", "inprocess", "--finalists", "1", "--json")
+    assert code == 0, err
+    import json
+
+    front = json.loads(out)["front"]
+    assert "event_tpot_p99_ms" in front[0] and 0 <= front[0]["event_slo_attainment"] <= 1

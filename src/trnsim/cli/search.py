@@ -18,6 +18,8 @@ def command(
     workers: int = typer.Option(0, "--workers", "-w", help="Worker processes (0 = all cores)."),
     out: Path = typer.Option(None, "--out", "-o", help="Write every configuration's row to .csv or .parquet (resumable)."),
     top: int = typer.Option(10, "--top", help="Rows of the Pareto front to print."),
+    finalists: int = typer.Option(0, "--finalists", help="Serving sweeps: re-check this many Pareto-front rows "
+                                  "with the event-driven engine (latency percentiles, SLO attainment)."),
     json: bool = typer.Option(False, "--json", help="Print the front and best rows as JSON."),
 ) -> None:
     """Sweep systems x models x plans x prices; print the Pareto front and the best configuration per objective."""
@@ -29,6 +31,10 @@ def command(
                   TimeRemainingColumn(), console=console, transient=True, disable=json) as bar:
         task = bar.add_task(f"{sw.name} ({ex.name})", total=sw.size)
         result = run_sweep(sw, ex, out=out, progress=lambda d, t: bar.update(task, completed=d, total=t))
+    if finalists:
+        from trnsim.search.runner import refine_finalists
+
+        refine_finalists(result, finalists)
     if json:
         print_json({"evaluated": len(result.rows), "ok": len(result.ok), "pruned": dict(result.pruned),
                     "errors": dict(result.errors), "front": result.front, "best": result.best})
@@ -46,6 +52,8 @@ def command(
     for reason, n in result.errors.most_common(3):
         console.print(f"[red]error[/] x{n}: {reason}")
     keys = list(sw.axes) + list(sw.objectives)
+    if finalists:
+        keys += ["event_tpot_p99_ms", "event_ttft_p99_ms", "event_slo_attainment"]
     if result.front:
         t = Table(title=f"Pareto front ({len(result.front)} configurations; objectives: "
                         + ", ".join(f"{k} {v}" for k, v in sw.objectives.items()) + ")")

@@ -51,3 +51,24 @@ def evaluate(cfg: dict[str, Any]) -> Metrics:
     if price is not None:
         out["usd_per_mtok"] = float(price) / 3600.0 / per_chip * 1e6
     return out
+
+
+def refine_event(cfg: dict[str, Any], row: dict[str, Any], *, load: float = 0.9, requests: int = 2000,
+                 seed: int = 0) -> Metrics:
+    """Event-driven check of an analytic serving row: one replica at ``load`` x the analytic rate;
+    returns the simulated latency percentiles and SLO attainment (``event_*`` metrics)."""
+    from trnsim.workloads.serving import SLO, Deployment, Workload, simulate_serving
+
+    model, system = _model(str(cfg["model"])), _system(str(cfg["system"]))
+    tp = float(cfg.get("tp", 1))
+    dep = Deployment(replicas=1, tp=tp, dtype=str(cfg.get("precision", "fp8")))
+    isl, osl = int(cfg.get("isl", 1024)), int(cfg.get("osl", 256))
+    replicas = int(cfg.get("replicas") or max(1, int(system.num_chips // tp)))
+    qps = load * row["out_tok_s"] / osl / replicas
+    tpot, ttft = cfg.get("slo_tpot_ms"), cfg.get("slo_ttft_ms")
+    slo = SLO(ttft=float(ttft) / 1e3 if ttft else None, tpot=float(tpot) / 1e3 if tpot else None)
+    ev = simulate_serving(model, system, dep, Workload.poisson(qps=qps, isl=isl, osl=osl,
+                                                                num_requests=max(requests, 30 * int(row["batch"])),
+                                                                seed=seed), slo=slo)
+    return {"event_ttft_p99_ms": ev.ttft["p99"] * 1e3, "event_tpot_p99_ms": ev.tpot["p99"] * 1e3,
+            "event_slo_attainment": ev.slo_attainment, "event_load": load}

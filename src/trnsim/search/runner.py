@@ -116,6 +116,21 @@ def run_sweep(
     return result
 
 
+def refine_finalists(result: SweepResult, n: int) -> list[Row]:
+    """Re-check the first ``n`` Pareto-front rows of a serving sweep with the event-driven engine
+    (adds ``event_*`` latency percentiles and SLO attainment to those rows)."""
+    if result.spec.kind != "serving":
+        raise TrnsimError("--finalists applies to serving sweeps", "remove it or use kind = \"serving\"")
+    from trnsim.search.eval_serving import refine_event
+
+    keys = set(result.spec.fixed) | set(result.spec.axes) | {k for p in result.spec.points for k in p}
+    done = []
+    for row in result.front[:n]:
+        row.update(refine_event({k: row[k] for k in keys if k in row}, row))
+        done.append(row)
+    return done
+
+
 def summarize(spec: SweepSpec, rows: list[Row]) -> SweepResult:
     res = SweepResult(spec, rows)
     for r in rows:
