@@ -98,3 +98,42 @@ def test_projected_chip_reuses_reference_utilisation():
     t = load_tables()
     assert t.chips["trainium4"].gemm["bf16"](4096, 4096, 4096) == pytest.approx(
         t.chips[ref.name].gemm["bf16"](4096, 4096, 4096))
+
+
+def test_inference_gemm_streams_its_constant_weight_contiguously():
+    """NC-v2: a decode GEMM (prefill/decode phase) moves its pre-tiled weight at the contiguous DMA rate, a
+    training GEMM of the same shape at the strided rate; the table rows reproduce the analytic model."""
+    from trnsim.hardware import load_chip
+    from trnsim.models.op import Op
+    from trnsim.ops import op_time
+
+    chip = load_chip("trn1")
+    cm = cal.CoreModel(chip, chip.core_spec)
+    m, n, k = 1, 8192, 8192
+    strided = cal.gemm_time_analytic(cm, m, n, k, "bf16")
+    const = cal.gemm_time_analytic(cm, m, n, k, "bf16", const_weight=True)
+    ratio = cm.ratio("dma_strided_efficiency", 1.0)
+    assert const / strided == pytest.approx(ratio, rel=0.05)  # weight-bound: the DMA rate ratio
+    big = 8192
+    assert cal.gemm_time_analytic(cm, big, big, big, "bf16", const_weight=True) <= \
+        cal.gemm_time_analytic(cm, big, big, big, "bf16")
+    ct = load_tables().chips[chip.name]
+    sol = max(2 * m * n * k / chip.flops("bf16"), (m * k + k * n + m * n) * 2 / chip.hbm_bandwidth.si)
+    assert ct.gemm_const["bf16"](m, n, k) == pytest.approx(sol / const, rel=0.05), "stale table"
+    shape = {"m": m, "n": n, "k": k}
+    kw = dict(flops=2.0 * m * n * k, bytes_read=(m * k + k * n) * 2, bytes_written=m * n * 2, shape=shape)
+    t_dec = op_time(Op("w", "gemm", phase="decode", **kw), chip).seconds
+    t_fwd = op_time(Op("w", "gemm", phase="fwd", **kw), chip).seconds
+    assert t_dec / t_fwd == pytest.approx(ratio, rel=0.1)
+    # chips without a gemm_const table (timing-model tables) time both phases alike
+    t2 = load_chip("trn2")
+    assert op_time(Op("w", "gemm", phase="decode", **kw), t2).seconds == pytest.approx(
+        op_time(Op("w", "gemm", phase="fwd", **kw), t2).seconds)
+
+
+def test_regenerating_some_chips_keeps_the_others():
+    old = "# h\n[meta]\nx = 1\n\n[chip.a]\nv = 1\n\n[chip.a.gemm.bf16]\nu = 1\n\n[chip.b]\nv = 2\n"
+    new = "# h2\n[meta]\nx = 2\n\n[chip.b]\nv = 3\n\n[chip.b.stream]\nu = 3\n"
+    out = cal.merge_chips(old, new)
+    assert out.startswith("# h\n") and "[chip.a.gemm.bf16]\nu = 1" in out
+    assert "[chip.b]\nv = 3" in out and "[chip.b.stream]" in out and "v = 2" not in out

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from trnsim.hardware.specs import ChipSpec, NeuronCoreSpec
+from trnsim.ops.table_merge import merge_chips  # noqa: F401  (--chip --write keeps the other chips)
 
 OVERLAP = 0.90   # assumed: achieved fraction of the binding engine's throughput in a pipelined kernel
 DRAM_EFF = 0.90  # assumed: sustained fraction of HBM peak bandwidth for large streaming transfers
@@ -143,8 +144,16 @@ def _splits(c: int) -> list[tuple[int, int]]:
     return [(a, c // a) for a in range(1, c + 1) if c % a == 0]
 
 
-def gemm_time_analytic(cm: CoreModel, m: int, n: int, k: int, dtype: str) -> float:
-    """Seconds for an ``m x n x k`` GEMM on the chip, output bf16 (fp32 for fp32 inputs)."""
+def gemm_time_analytic(cm: CoreModel, m: int, n: int, k: int, dtype: str, const_weight: bool = False) -> float:
+    """Seconds for an ``m x n x k`` GEMM on the chip, output bf16 (fp32 for fp32 inputs).
+
+    ``const_weight``: B (``k x n``) is a read-only weight of an inference graph. The compiler lays such a
+    constant out in HBM in the kernel's tile order, so each of its tiles is one contiguous run and streams at
+    the contiguous DMA rate. A training weight is read in two orientations (W in the forward pass, W^T for
+    the input gradient) and rewritten by the optimizer every step, and the weight-gradient GEMM has no
+    weight operand, so training GEMMs move every operand as rows of a larger tensor (strided efficiency),
+    like the activations and outputs always do.
+    """
     core = cm.core
     rate = core.tensor.dtype_rate.get(dtype, 1.0)
     b = _BYTES.get(dtype, 2.0)
@@ -170,10 +179,12 @@ def gemm_time_analytic(cm: CoreModel, m: int, n: int, k: int, dtype: str) -> flo
         a_b, b_b, c_b = mc * k * b, k * nc * b, mc * nc * ob
         half = cm.sbuf / 2
         T = max(128, int(math.sqrt(half / 4)))
-        traffic = a_b * math.ceil(nc / min(T, nc)) + b_b * math.ceil(mc / min(T, mc)) + c_b
-        if min(a_b, b_b) <= half:
-            traffic = min(traffic, a_b + b_b + c_b)
-        t_dma = traffic / cm.dma_bw_core
+        a_reads, b_reads = math.ceil(nc / min(T, nc)), math.ceil(mc / min(T, mc))
+        if min(a_b, b_b) <= half and a_b + b_b < a_b * a_reads + b_b * b_reads:
+            a_reads = b_reads = 1
+        traffic = a_b * a_reads + b_b * b_reads + c_b
+        b_bw = cm.dma_bw_contiguous if const_weight else cm.dma_bw_core
+        t_dma = (a_b * a_reads + c_b) / cm.dma_bw_core + b_b * b_reads / b_bw
         t_hbm = traffic * busy / cm.hbm_bw
         t = max(t_tensor, t_evac, t_dma, t_hbm) / OVERLAP + cm.fixed_s
         best = min(best, t)
@@ -236,25 +247,29 @@ def gemm_dtypes(chip: ChipSpec) -> list[str]:
 def build_tables(chip: ChipSpec, gemm_t: Callable, attn_t: Callable | None, stream_t: Callable, *,
                  gm: Sequence[int] = GEMM_M, gn: Sequence[int] = GEMM_N, gk: Sequence[int] = GEMM_K,
                  aq: Sequence[int] = ATTN_Q, akv: Sequence[int] = ATTN_KV, progress: bool = False,
-                 dtypes: Sequence[str] | None = None) -> dict:
+                 dtypes: Sequence[str] | None = None, gemm_const_t: Callable | None = None) -> dict:
     tables: dict = {"gemm": {}, "attention": {}, "stream": {}}
-    for dt in (gemm_dtypes(chip) if dtypes is None else dtypes):
-        b = _BYTES[dt]
-        ob = 4.0 if dt == "fp32" else 2.0
-        util = []
-        for m in gm:
-            if progress:
-                print(f"  {chip.name} gemm {dt} m={m}", file=sys.stderr, flush=True)
-            plane = []
-            for n in gn:
-                row = []
-                for k in gk:
-                    t = gemm_t(m, n, k, dt)
-                    sol = _sol(chip, 2.0 * m * n * k, (m * k + k * n) * b + m * n * ob, dt)
-                    row.append(min(1.0, sol / t))
-                plane.append(row)
-            util.append(plane)
-        tables["gemm"][dt] = {"m": list(gm), "n": list(gn), "k": list(gk), "util": util}
+    for fam, fn in (("gemm", gemm_t), ("gemm_const", gemm_const_t)):
+        if fn is None:
+            continue
+        tables[fam] = {}
+        for dt in (gemm_dtypes(chip) if dtypes is None else dtypes):
+            b = _BYTES[dt]
+            ob = 4.0 if dt == "fp32" else 2.0
+            util = []
+            for m in gm:
+                if progress:
+                    print(f"  {chip.name} {fam} {dt} m={m}", file=sys.stderr, flush=True)
+                plane = []
+                for n in gn:
+                    row = []
+                    for k in gk:
+                        t = fn(m, n, k, dt)
+                        sol = _sol(chip, 2.0 * m * n * k, (m * k + k * n) * b + m * n * ob, dt)
+                        row.append(min(1.0, sol / t))
+                    plane.append(row)
+                util.append(plane)
+            tables[fam][dt] = {"m": list(gm), "n": list(gn), "k": list(gk), "util": util}
     if attn_t is None:
         aq = []
     hq, hk, d = ATTN_CANON["q_heads"], ATTN_CANON["kv_heads"], ATTN_CANON["head_dim"]
@@ -283,7 +298,8 @@ def analytic_tables(chip: ChipSpec) -> dict:
     cm = CoreModel(chip, chip.core_spec)  # type: ignore[arg-type]
     return build_tables(chip, lambda m, n, k, dt: gemm_time_analytic(cm, m, n, k, dt),
                         lambda *a: attention_time_analytic(cm, *a),
-                        lambda nb: stream_time_analytic(cm, nb))
+                        lambda nb: stream_time_analytic(cm, nb),
+                        gemm_const_t=lambda m, n, k, dt: gemm_time_analytic(cm, m, n, k, dt, const_weight=True))
 
 
 def summary_line(name: str, t: dict) -> str:
@@ -331,7 +347,8 @@ NC_ANALYTIC_REASON = {
 NC_V2_REASON = ("NeuronCore-v2: the canonical GEMM on the timing model (DMA-bound at the calibrated NC-v2 strided DMA "
                 "efficiency, with the kernel's 128x512-tile data reuse) puts trn1 training 19% below the measured "
                 "throughput of the dev aws_neuron_training rows (median |error| 23% vs 7% with the analytic model), "
-                "so NC-v2 chips keep the analytic tile model")
+                "so NC-v2 chips keep the analytic tile model; gemm_const = inference GEMMs whose pre-tiled read-only "
+                "weight streams at the contiguous DMA rate")
 
 
 def neuroncore_tables(chip: ChipSpec) -> dict:
@@ -344,7 +361,7 @@ def neuroncore_tables(chip: ChipSpec) -> dict:
     if chip.core_spec is not None and chip.core_spec.version < 3:
         an = analytic_tables(chip)
         an["provenance"] = {f"{fam}.{dt}" if fam != "stream" else "stream": ("assumed", "analytic: " + NC_V2_REASON)
-                            for fam in ("gemm", "attention", "stream")
+                            for fam in ("gemm", "gemm_const", "attention", "stream")
                             for dt in (an[fam] if fam != "stream" else [""])}
         an["chip_provenance"] = ("assumed", "analytic")
         return an
@@ -426,12 +443,13 @@ def to_toml(per_chip: dict[str, dict], method: str, command: str) -> str:
             pv, how = fam[key]
             return [f'provenance = "{pv}"', f'method = "{how}"']
 
-        for dt, g in t["gemm"].items():
-            lines += ["", f"[chip.{name}.gemm.{dt}]", *prov_lines(f"gemm.{dt}"), f"m = {_arr(g['m'])}",
-                      f"n = {_arr(g['n'])}", f"k = {_arr(g['k'])}", "util = ["]
-            for plane in g["util"]:
-                lines.append("  " + _arr(plane) + ",")
-            lines.append("]")
+        for gfam in ("gemm", "gemm_const"):
+            for dt, g in t.get(gfam, {}).items():
+                lines += ["", f"[chip.{name}.{gfam}.{dt}]", *prov_lines(f"{gfam}.{dt}"), f"m = {_arr(g['m'])}",
+                          f"n = {_arr(g['n'])}", f"k = {_arr(g['k'])}", "util = ["]
+                for plane in g["util"]:
+                    lines.append("  " + _arr(plane) + ",")
+                lines.append("]")
         for dt, g in t["attention"].items():
             lines += ["", f"[chip.{name}.attention.{dt}]", *prov_lines(f"attention.{dt}"), f"q_len = {_arr(g['q_len'])}",
                       f"kv_len = {_arr(g['kv_len'])}",
@@ -479,7 +497,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.write or a.out:
         cmd = "python -m trnsim.ops.calibrate_trainium" + (" --method neuroncore" if a.method == "neuroncore" else "") + " --write"
         target = Path(a.out) if a.out else data_path()
-        target.write_text(to_toml(per_chip, a.method, cmd), encoding="utf-8")
+        text = to_toml(per_chip, a.method, cmd)
+        if a.chip and target.exists():  # only these chips were regenerated: keep the other chips' tables
+            text = merge_chips(target.read_text(encoding="utf-8"), text)
+        target.write_text(text, encoding="utf-8")
         print(f"wrote {target}")
     return 0
 

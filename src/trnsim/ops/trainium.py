@@ -105,6 +105,8 @@ class ChipTable:
     dispatch_s: float
     dispatch_note: str
     gemm: dict[str, Grid] = field(default_factory=dict)        # dtype -> Grid(m, n, k)
+    # inference GEMMs whose weight (k x n) is a read-only constant the compiler pre-tiles (see calibrate_trainium)
+    gemm_const: dict[str, Grid] = field(default_factory=dict)  # dtype -> Grid(m, n, k)
     attention: dict[str, Grid] = field(default_factory=dict)   # dtype -> Grid(q_len, kv_len)
     stream: Grid | None = None                                  # Grid(bytes)
     notes: tuple[str, ...] = ()
@@ -135,10 +137,11 @@ def load_tables(path: str | Path | None = None) -> TrainiumTables:
                            provenance=str(t.get("provenance", meta.get("provenance", "assumed"))),
                            dispatch_s=float(t.get("dispatch_s", 0.0)), dispatch_note=str(t.get("dispatch_note", "")),
                            notes=tuple(t.get("notes", ())))
-            for dt, g in t.get("gemm", {}).items():
-                ct.gemm[dt] = Grid([g["m"], g["n"], g["k"]], g["util"])
-                if "provenance" in g:
-                    ct.family[f"gemm.{dt}"] = (str(g["provenance"]), str(g.get("method", "")))
+            for fam in ("gemm", "gemm_const"):
+                for dt, g in t.get(fam, {}).items():
+                    getattr(ct, fam)[dt] = Grid([g["m"], g["n"], g["k"]], g["util"])
+                    if "provenance" in g:
+                        ct.family[f"{fam}.{dt}"] = (str(g["provenance"]), str(g.get("method", "")))
             for dt, g in t.get("attention", {}).items():
                 ct.attention[dt] = Grid([g["q_len"], g["kv_len"]], g["util"])
                 if "provenance" in g:
@@ -159,6 +162,7 @@ def default_tables() -> TrainiumTables:
     return load_tables()
 
 
+INFERENCE_PHASES = ("prefill", "decode")
 _DT_FALLBACK = {"fp16": "bf16", "tf32": "bf16", "int8": "fp8", "mxfp4": "mxfp8", "fp4": "fp8",
                 "nvfp4": "fp8", "int4": "fp8"}
 
@@ -208,14 +212,16 @@ class TrainiumChipModel:
         flops, byts = op.flops, op.bytes
         s = op.shape
         if k in ("gemm", "moe_gemm") and self.t.gemm:
-            g, dt, fb = self._grid(self.t.gemm, d)
+            # inference (prefill/decode) weights are read-only constants: the pre-tiled table where there is one
+            fam = "gemm_const" if op.phase in INFERENCE_PHASES and self.t.gemm_const else "gemm"
+            g, dt, fb = self._grid(getattr(self.t, fam), d)
             m = s.get("m", 0) or 1
             n = s.get("n", 0) or 1
             kk = s.get("k", 0) or 1
             if not s:  # unknown shape: assume a large GEMM
                 m = n = kk = 8192
             u = g(m, n, kk)
-            src = self._src("gemm", dt, fb)
+            src = self._src(fam, dt, fb)
         elif k == "attention" and self.t.attention:
             g, dt, fb = self._grid(self.t.attention, d)
             if s:
