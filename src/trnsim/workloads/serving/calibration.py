@@ -42,6 +42,13 @@ def iteration_overhead(chip: Any, model: Any, dep: Any) -> float:
     return ITER_OVERHEAD_NEURON
 
 
+# Neuron all-reduce of a small message (the tensor-parallel all-reduce of a decode step's activations): the
+# Neuron runtime's measured all-reduce time is flat at 58-60 us from 1 KiB to 256 KiB (nccom-test, rows
+# NRN-CC-001..005 of neuron_collective; it grows only from 1 MiB on), far above the alpha-beta network model
+# (~12 us for 16 Trn1 chips), which has no Neuron data to fit its latency terms on. Read off those rows, not
+# fitted on the serving rows. An all-reduce takes max(this, the network model's time).
+NEURON_ALL_REDUCE_FLOOR = 58e-6
+
 # Fraction of the link rate a KV-cache transfer between disaggregated pools achieves (assumed; NIXL/
 # Neuron DMA transfers of large contiguous blocks).
 KV_TRANSFER_EFF = 0.7

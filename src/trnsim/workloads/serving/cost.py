@@ -377,6 +377,7 @@ def _default_collective(system: Any, chip: Any, tp: int, dep: Deployment) -> Cal
         except ImportError:
             topo = None
     cache: dict[tuple[str, float, int], float] = {}
+    neuron = getattr(chip, "family", "gpu") != "gpu"
     bw = float(chip.scale_up_bandwidth.si) if chip.scale_up_bandwidth else 1e11
     lat = float(system.scale_up.latency.si) if system is not None else 2e-6
 
@@ -395,6 +396,8 @@ def _default_collective(system: Any, chip: Any, tp: int, dep: Deployment) -> Cal
                       "send_recv": 1.0}.get(kind, 1.0)
             steps = {"all_reduce": 2 * (group - 1), "all_to_all": group - 1, "send_recv": 1}.get(kind, 1)
             v = cal.COLLECTIVE_BASE + steps * lat + factor * nbytes / (bw * cal.FALLBACK_LINK_EFF)
+        if neuron and kind == "all_reduce" and group > 1:
+            v = max(v, cal.NEURON_ALL_REDUCE_FLOOR)  # the runtime's measured minimum (see calibration)
         cache[key] = v
         return v
 
