@@ -111,6 +111,10 @@ def test_aws_chips_resolve_their_core(cat: Catalog) -> None:
         ("system", "hgx-b300", "dgx-b300"), ("system", "trn2-us", "trn2-ultraserver"),
         ("system", "trn3-gen1", "trn3-ultraserver-gen1"), ("system", "trn3-gen2", "trn3-ultraserver-gen2"),
         ("system", "trn3-us-gen2", "trn3-ultraserver-gen2"), ("system", "Trn3 Gen2 UltraServer", "trn3-ultraserver-gen2"),
+        ("chip", "gh200", "gh200-144gb"), ("chip", "gh200-sxm", "gh200-144gb"), ("chip", "gh200-hbm3", "gh200-96gb"),
+        ("chip", "h800", "h800"), ("chip", "l40s", "l40s"), ("chip", "a100-pcie", "a100-pcie-80gb"),
+        ("chip", "a100-pcie-40g", "a100-pcie-40gb"), ("system", "h800", "hgx-h800"), ("system", "gh200", "gh200-nvl2"),
+        ("system", "nvidia-l40s", "l40s-node"),
     ],
 )
 def test_aliases(cat: Catalog, kind: str, alias: str, name: str) -> None:
@@ -260,7 +264,9 @@ def test_system_link_bandwidth_within_chip_bandwidth(cat: Catalog) -> None:
 def test_nvlink_bandwidth_is_one_direction(cat: Catalog) -> None:
     # 900 GB/s bidirectional NVLink4 = 450 per direction; 1.8 TB/s NVLink5 = 900; 600 NVLink3 = 300
     expect = {"a100-40gb": 300, "a100-80gb": 300, "h100-sxm": 450, "h200": 450,
-              "b200": 900, "b300": 900, "gb200": 900, "gb300": 900}
+              "b200": 900, "b300": 900, "gb200": 900, "gb300": 900,
+              "gh200-144gb": 450, "gh200-96gb": 450, "h800": 200,  # H800: 400 GB/s bidirectional
+              "a100-pcie-80gb": 32, "a100-pcie-40gb": 32, "l40s": 32}  # PCIe Gen4 x16: 64 GB/s bidirectional
     for name, gbs in expect.items():
         assert cat.chip(name).scale_up_bandwidth.to("GB/s") == pytest.approx(gbs), name
 
@@ -310,6 +316,8 @@ def test_trn3_plain_fp8_is_half_of_mx(cat: Catalog) -> None:
         ("h100-sxm", 989, 1979, None), ("h200", 989, 1979, None),
         ("b200", 2250, 4500, 9000), ("gb200", 2500, 5000, 10000),
         ("b300", 2250, 4500, 13500), ("gb300", 2500, 5000, 15000),
+        ("gh200-144gb", 989, 1979, None), ("gh200-96gb", 989, 1979, None), ("h800", 989, 1979, None),
+        ("l40s", 362, 733, None), ("a100-pcie-80gb", 312, None, None), ("a100-pcie-40gb", 312, None, None),
     ],
 )
 def test_gpu_peaks_are_dense(cat: Catalog, name: str, bf16: float, fp8: float | None, fp4: float | None) -> None:
@@ -324,7 +332,8 @@ def test_gpu_peaks_are_dense(cat: Catalog, name: str, bf16: float, fp8: float | 
 
 
 def test_gpu_sm_counts(cat: Catalog) -> None:
-    expect = {"h100-sxm": 132, "h200": 132, "b200": 148, "b300": 160, "gb200": 148, "gb300": 160, "a100-80gb": 108}
+    expect = {"h100-sxm": 132, "h200": 132, "b200": 148, "b300": 160, "gb200": 148, "gb300": 160, "a100-80gb": 108,
+              "gh200-144gb": 132, "h800": 132, "a100-pcie-80gb": 108, "l40s": 142}
     for name, sms in expect.items():
         assert cat.chip(name).cores == sms, name
 
@@ -333,7 +342,8 @@ def test_gpu_fp32_is_not_the_bf16_rate(cat: Catalog) -> None:
     """Every GPU has an fp32 peak well below bf16, so fp32 work never falls back to the BF16 rate."""
     for name, chip in cat.chips.items():
         if chip.vendor == "nvidia":
-            assert chip.flops("fp32") < 0.2 * chip.flops("bf16"), name
+            # < 0.3: Ada (L40S) has strong FP32 CUDA cores, 91.6 vs 362 TF dense BF16 (0.25)
+            assert chip.flops("fp32") < 0.3 * chip.flops("bf16"), name
 
 
 # ----------------------------------------------------------------------------- projected hardware

@@ -24,6 +24,7 @@ class Unsupported(Exception):
 # accelerator text (normalised: lower case, alphanumerics only) -> catalog chip name; searched in
 # order (GH200 before H200, GB200 before B200). PCIe and NVL cards are different parts (clocks, power).
 _ACCEL = (
+    (r"gh200.*96g", "gh200-96gb"),
     (r"gh200", "gh200"),
     (r"gb300", "gb300"),
     (r"gb200", "gb200"),
@@ -31,6 +32,8 @@ _ACCEL = (
     (r"b200", "b200"),
     (r"h200(?!nvl)", "h200"),
     (r"h100(?!nvl)", "h100-sxm"),
+    (r"h800", "h800"),
+    (r"l40s", "l40s"),
     (r"a100.*40gb|a10040", "a100-40gb"),
     (r"a100", "a100-80gb"),
     (r"trainium1|trn1", "trainium1"),
@@ -43,8 +46,9 @@ _ACCEL = (
 def resolve_accelerator(text: str, system: str = "") -> ChipSpec:
     """Catalog chip for an accelerator name as written in benchmark tables (``H100 SXM``, ``h100_sxm``, ``B200``).
 
-    Raises :class:`Unsupported` naming the text when the part is not in the catalog (e.g. GH200,
-    A100 PCIe, H100 NVL, AMD and Intel parts).
+    Raises :class:`Unsupported` naming the text when the part is not in the catalog (e.g. H100 NVL,
+    AMD and Intel parts) and for PCIe cards (A100 PCIe is in the hardware catalog, but the fitted
+    efficiencies come from SXM parts and a 250-300 W card runs at other clocks).
     """
     from trnsim.hardware import catalog
 

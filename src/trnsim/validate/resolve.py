@@ -17,8 +17,9 @@ def _candidates(text: str) -> list[str]:
     words = t.split()
     out = [t, "-".join(words)]
     out += ["-".join(words[:k]) for k in range(len(words) - 1, 0, -1)]
-    if words:
-        out.append(words[0].split("-")[0])
+    if words:  # hyphen prefixes of the first word, longest first ("nvidia-l40s-n16" -> "nvidia-l40s", "nvidia")
+        parts = words[0].split("-")
+        out += ["-".join(parts[:k]) for k in range(len(parts) - 1, 0, -1)]
     return [c for c in dict.fromkeys(out) if c]
 
 
