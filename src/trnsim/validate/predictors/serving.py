@@ -5,8 +5,9 @@ cost as the event-driven engine).
 One model for every row; how a row is mapped to a deployment is a rule by platform, never by row:
 
 * AWS Neuron (Transformers-NeuronX tables): TP counts NeuronCores (2 per Trn1/Inf2 chip) -> chips;
-  one replica; static batching (the batch is prefilled together, then decoded together); matmuls in
-  ``matmul_dtype``, weights in ``weight_dtype``; KV cache in the activation dtype. Encoder rows
+  one replica; static batching (the prompts are encoded one after another, then decoded together);
+  Transformers-NeuronX context encoding with unfused attention (``prefill_attention="unfused"``);
+  matmuls in ``matmul_dtype``, weights in ``weight_dtype``; KV cache in the activation dtype. Encoder rows
   (``run_mode=data_parallel_over_NeuronCores``): one forward pass of ``batch x seq_in`` on one NeuronCore
   (half a chip); throughput = cores x batch / latency.
 * MLPerf Inference (TensorRT-LLM / vLLM submissions): the dataset's mean ISL/OSL (``MLPERF_LENGTHS``);
@@ -133,8 +134,11 @@ def neuron_inference(row: GroundTruthRow) -> Prediction:
     framework = (row.cfg("framework") or "").lower()
     # vLLM-on-Neuron runs continuous batching; Transformers-NeuronX / NxD Inference benchmarks run static batches
     schedule = "continuous" if "vllm" in framework else "static"
+    # Transformers-NeuronX encodes the context with unfused attention (scores through HBM; see cost.py)
+    attn = "unfused" if "transformers_neuronx" in framework else "fused"
     dep = Deployment(tp=chips, dtype=mdt, weight_dtype=wdt, kv_dtype=mdt, max_batch=batch, schedule=schedule,
-                     max_batched_tokens=max(8192, batch * isl), prefix_caching=False, mem_fraction=1.0)
+                     max_batched_tokens=max(8192, batch * isl), prefix_caching=False, mem_fraction=1.0,
+                     prefill_attention=attn)
     cost = _cost(model.name, chip.name, system.name if system else None, dep)
     r = analytic_serving(model, system or chip, dep, isl=isl, osl=osl, batch=batch, cost=cost)
     note = f"TP{tp_cores} NeuronCores = {chips:g} {chip.name} chips, {schedule} batch {batch}, {isl}/{osl}, {wdt} weights"

@@ -115,9 +115,10 @@ def _continuous(cost: IterationCost, dep: Deployment, isl: int, osl: int, B: int
 
 
 def _static(cost: IterationCost, dep: Deployment, isl: int, osl: int, B: int, limit: int) -> AnalyticResult:
-    # the context of each sequence is encoded in turn (one sequence per context-encoding pass), so the batch's
-    # first tokens come after B single-sequence prefills: the measured Transformers-NeuronX TTFT grows with the
-    # batch about B-fold (aws_neuron_inference b1 vs b4/b8 rows: 3.2-8.3x at b8, 2.9-6.4x at b4)
+    # the context of each sequence is encoded in turn: Transformers-NeuronX runs its context graph at the
+    # context batch size and loops over the input batch (base.py _context_dynamic_batching; the context batch
+    # is 1 with continuous batching or prompt_batch_size=1). The measured TTFT grows with the batch about
+    # B-fold, as one sequence per pass implies (aws_neuron_inference b1 vs b8 rows: 2.3-8.3x; b4: 2.9-6.4x)
     ttft = B * cost.iteration([(isl, 0)])
     L = max(0, osl - 1)
     if L:

@@ -180,6 +180,35 @@ class IterationCost:
                          "head_dim": hd, "head_dim_v": hdv, "causal": 1, "window": window or 0},
                   phase="decode" if q == 1 else "prefill", count=layers)
 
+    def _unfused_attn_ops(self, batch: int, q: int, kv: int, layers: int) -> list:
+        """Prompt attention as separate graph ops (``Deployment.prefill_attention == "unfused"``).
+
+        Transformers-NeuronX context encoding (aws-neuron/transformers-neuronx@0623de2, SDK 2.18 era:
+        ``layers/attention.py`` ``score``/``mask``/``context``) computes ``S = Q K^T`` for the full
+        ``[q, kv]`` square of every head (the causal mask is a ``Select``, no work is skipped), upcasts S
+        to fp32 for a max-reduce, ``exp(S - max)``, a sum-reduce and the division, casts back and multiplies
+        by V. Each of those is a pass over the score tensor in HBM: QK^T writes bf16 S (2 B/element); the
+        max pass reads S (2 B); the exp pass reads S and writes fp32 (2 + 4 B); the sum and divide pass reads
+        fp32 and writes bf16 probabilities (4 + 2 B); PV reads them (2 B): 18 B per score element. Later
+        releases switch to a flash kernel only at >= 4096 tokens with batch 1.
+        """
+        from trnsim.models.op import Op
+
+        m = self.model
+        heads = max(1, math.ceil(m.heads / self.tp))
+        hd = getattr(m, "q_head_dim", m.head_dim)
+        hdv = getattr(m, "v_head_dim", m.head_dim)
+        n = layers * heads * batch
+        el = float(q) * kv
+        return [
+            Op("attn.qk", "gemm", 2.0 * el * hd, (q + kv) * hd * 2.0, el * 2.0, shape={"m": q, "n": kv, "k": hd},
+               phase="prefill", count=n),
+            Op("attn.softmax", "softmax", 5.0 * el, el * (2 + 2 + 4), el * (4 + 2), shape={"rows": q, "cols": kv},
+               phase="prefill", count=n),
+            Op("attn.pv", "gemm", 2.0 * el * hdv, el * 2.0 + kv * hdv * 2.0, q * hdv * 2.0,
+               shape={"m": q, "n": hdv, "k": kv}, phase="prefill", count=n),
+        ]
+
     def _decode_coeffs(self, n: int) -> tuple[float, float, float, float]:
         """(a_full, b_full, a_win_per_seq_cap, b_win): decode attention time = a + b*S for full layers;
         window layers add b_win*min(S, n*window)."""
@@ -225,10 +254,17 @@ class IterationCost:
         qb = _grid_point(qi)
         cb = _grid_point(ci) if ci >= 0 else 0
         if t is None:
-            t = self._t([self._attn_op(1, qb, cb + qb, layers, w) for w, layers in self._layer_groups])
+            if self.dep.prefill_attention == "unfused" and qb > 1:
+                t = self._t([o for w, layers in self._layer_groups
+                             for o in self._unfused_attn_ops(1, qb, min(cb + qb, w or cb + qb), layers)])
+            else:
+                t = self._t([self._attn_op(1, qb, cb + qb, layers, w) for w, layers in self._layer_groups])
             self._pre[key] = t
-        work = q * ctx + q * (q + 1) / 2
-        work_b = qb * cb + qb * (qb + 1) / 2
+        if self.dep.prefill_attention == "unfused" and qb > 1:  # the full q x kv square, no causal skip
+            work, work_b = q * (ctx + q), qb * (cb + qb)
+        else:
+            work = q * ctx + q * (q + 1) / 2
+            work_b = qb * cb + qb * (qb + 1) / 2
         return t * work / work_b
 
     # ------------------------------------------------------------------ public

@@ -83,6 +83,10 @@ class Deployment:
     # "reserve" (TensorRT-LLM GUARANTEED_NO_EVICT: a request is admitted only with room for isl + osl).
     # The event engine implements on_demand; the analytic path honours both.
     kv_policy: Literal["on_demand", "reserve"] = "on_demand"
+    # Prompt attention: "fused" (FlashAttention-style, scores stay on chip) or "unfused" (QK^T, softmax and
+    # PV as separate graph ops, the [q, kv] scores of every head going through HBM in full, masked not
+    # skipped: Transformers-NeuronX context encoding, see cost.IterationCost._unfused_attn_ops).
+    prefill_attention: Literal["fused", "unfused"] = "fused"
     name: str = ""
 
     def __post_init__(self) -> None:
