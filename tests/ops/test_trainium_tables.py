@@ -137,3 +137,23 @@ def test_regenerating_some_chips_keeps_the_others():
     out = cal.merge_chips(old, new)
     assert out.startswith("# h\n") and "[chip.a.gemm.bf16]\nu = 1" in out
     assert "[chip.b]\nv = 3" in out and "[chip.b.stream]" in out and "v = 2" not in out
+
+
+def test_decode_attention_reads_the_kv_cache_contiguously():
+    """NC-v2: decode attention (phase decode) reads K/V from a KV cache at the contiguous DMA rate; the same
+    shape in a prompt or training step reads K/V as rows of the QKV activation (strided)."""
+    from trnsim.hardware import load_chip
+    from trnsim.models.op import Op
+    from trnsim.ops import op_time
+
+    chip = load_chip("inf2")
+    cm = cal.CoreModel(chip, chip.core_spec)
+    strided = cal.attention_time_analytic(cm, 8, 1, 8192, 32, 8, 128)
+    cached = cal.attention_time_analytic(cm, 8, 1, 8192, 32, 8, 128, kv_cache=True)
+    assert strided / cached == pytest.approx(1 / cm.ratio("dma_strided_efficiency", 1.0), rel=0.1)
+    assert cal.attention_time_analytic(cm, 1, 4096, 4096, 32, 8, 128, kv_cache=True) == pytest.approx(
+        cal.attention_time_analytic(cm, 1, 4096, 4096, 32, 8, 128), rel=0.05)  # prefill: compute-bound
+    shape = {"batch": 8, "q_len": 1, "kv_len": 8192, "q_heads": 32, "kv_heads": 8, "head_dim": 128, "causal": 1}
+    t = {ph: op_time(Op("a", "attention", 0.0, 0.0, 0.0, shape=shape, phase=ph), chip).seconds
+         for ph in ("decode", "fwd")}
+    assert t["fwd"] / t["decode"] == pytest.approx(strided / cached, rel=0.1)

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from trnsim.hardware.specs import ChipSpec, NeuronCoreSpec
-from trnsim.ops.table_merge import merge_chips  # noqa: F401  (--chip --write keeps the other chips)
+from trnsim.ops.table_merge import merge_chips, to_toml  # noqa: F401  (TOML text; --chip keeps the others)
 
 OVERLAP = 0.90   # assumed: achieved fraction of the binding engine's throughput in a pipelined kernel
 DRAM_EFF = 0.90  # assumed: sustained fraction of HBM peak bandwidth for large streaming transfers
@@ -192,8 +192,13 @@ def gemm_time_analytic(cm: CoreModel, m: int, n: int, k: int, dtype: str, const_
 
 
 def attention_time_analytic(cm: CoreModel, batch: int, q_len: int, kv_len: int, q_heads: int, kv_heads: int,
-                            d: int, dtype: str = "bf16") -> float:
-    """Seconds for a FlashAttention forward (causal when q_len > 1) with GQA heads stacked per KV head."""
+                            d: int, dtype: str = "bf16", kv_cache: bool = False) -> float:
+    """Seconds for a FlashAttention forward (causal when q_len > 1) with GQA heads stacked per KV head.
+
+    ``kv_cache``: K and V are read from an inference KV cache, whose layout keeps each head's positions
+    together ([.., kv_len, head_dim] per head and sequence, or per-core cache tensors read whole), so its
+    tiles are contiguous runs and stream at the contiguous DMA rate. Without it K and V are rows of the
+    fused QKV activation (strided efficiency), as in training and in a prompt's own attention."""
     group = q_heads // kv_heads
     units = batch * kv_heads
     b = _BYTES.get(dtype, 2.0)
@@ -222,8 +227,9 @@ def attention_time_analytic(cm: CoreModel, batch: int, q_len: int, kv_len: int, 
     t_tensor = share * tensor / cm.f_tensor
     t_scalar = share * scalar / cm.f_scalar
     t_vector = share * vector / cm.f_vector
-    traffic = per_core_units * (kv_len * 2 * d * b + rows / row_split * 2 * d * b)
-    t_dma = traffic / cm.dma_bw_core
+    kv_traffic, q_traffic = per_core_units * kv_len * 2 * d * b, per_core_units * rows / row_split * 2 * d * b
+    traffic = kv_traffic + q_traffic
+    t_dma = kv_traffic / (cm.dma_bw_contiguous if kv_cache else cm.dma_bw_core) + q_traffic / cm.dma_bw_core
     t_hbm = traffic * min(cm.cores, units * row_split) / cm.hbm_bw
     return max(t_tensor, t_scalar, t_vector, t_dma, t_hbm) / OVERLAP + cm.fixed_s
 
@@ -247,7 +253,8 @@ def gemm_dtypes(chip: ChipSpec) -> list[str]:
 def build_tables(chip: ChipSpec, gemm_t: Callable, attn_t: Callable | None, stream_t: Callable, *,
                  gm: Sequence[int] = GEMM_M, gn: Sequence[int] = GEMM_N, gk: Sequence[int] = GEMM_K,
                  aq: Sequence[int] = ATTN_Q, akv: Sequence[int] = ATTN_KV, progress: bool = False,
-                 dtypes: Sequence[str] | None = None, gemm_const_t: Callable | None = None) -> dict:
+                 dtypes: Sequence[str] | None = None, gemm_const_t: Callable | None = None,
+                 attn_cache_t: Callable | None = None) -> dict:
     tables: dict = {"gemm": {}, "attention": {}, "stream": {}}
     for fam, fn in (("gemm", gemm_t), ("gemm_const", gemm_const_t)):
         if fn is None:
@@ -273,22 +280,25 @@ def build_tables(chip: ChipSpec, gemm_t: Callable, attn_t: Callable | None, stre
     if attn_t is None:
         aq = []
     hq, hk, d = ATTN_CANON["q_heads"], ATTN_CANON["kv_heads"], ATTN_CANON["head_dim"]
-    util = []
-    for q in aq:
-        if progress:
-            print(f"  {chip.name} attention q={q}", file=sys.stderr, flush=True)
-        row = []
-        for kv in akv:
-            kvx = max(kv, q)
-            batch = max(1, math.ceil(chip.cores / hk))
-            t = attn_t(batch, q, kvx, hq, hk, d, "bf16")
-            from trnsim.ops.shapes import attention_work
-            f, byts, _ = attention_work({"batch": batch, "q_len": q, "kv_len": kvx, "q_heads": hq, "kv_heads": hk,
-                                         "head_dim": d, "causal": int(q > 1)}, "bf16")
-            row.append(min(1.0, _sol(chip, f, byts, "bf16") / t))
-        util.append(row)
-    if aq:
-        tables["attention"]["bf16"] = {"q_len": list(aq), "kv_len": list(akv), "util": util}
+    from trnsim.ops.shapes import attention_work
+
+    for fam, fn in (("attention", attn_t), ("attention_cache", attn_cache_t)):
+        if fn is None or not aq:
+            continue
+        util = []
+        for q in aq:
+            if progress:
+                print(f"  {chip.name} {fam} q={q}", file=sys.stderr, flush=True)
+            row = []
+            for kv in akv:
+                kvx = max(kv, q)
+                batch = max(1, math.ceil(chip.cores / hk))
+                t = fn(batch, q, kvx, hq, hk, d, "bf16")
+                f, byts, _ = attention_work({"batch": batch, "q_len": q, "kv_len": kvx, "q_heads": hq,
+                                             "kv_heads": hk, "head_dim": d, "causal": int(q > 1)}, "bf16")
+                row.append(min(1.0, _sol(chip, f, byts, "bf16") / t))
+            util.append(row)
+        tables.setdefault(fam, {})["bf16"] = {"q_len": list(aq), "kv_len": list(akv), "util": util}
     tables["stream"] = {"bytes": STREAM_BYTES,
                         "util": [min(1.0, (nb / chip.hbm_bandwidth.si) / stream_t(nb)) for nb in STREAM_BYTES]}
     return tables
@@ -299,7 +309,8 @@ def analytic_tables(chip: ChipSpec) -> dict:
     return build_tables(chip, lambda m, n, k, dt: gemm_time_analytic(cm, m, n, k, dt),
                         lambda *a: attention_time_analytic(cm, *a),
                         lambda nb: stream_time_analytic(cm, nb),
-                        gemm_const_t=lambda m, n, k, dt: gemm_time_analytic(cm, m, n, k, dt, const_weight=True))
+                        gemm_const_t=lambda m, n, k, dt: gemm_time_analytic(cm, m, n, k, dt, const_weight=True),
+                        attn_cache_t=lambda *a: attention_time_analytic(cm, *a, kv_cache=True))
 
 
 def summary_line(name: str, t: dict) -> str:
@@ -348,7 +359,8 @@ NC_V2_REASON = ("NeuronCore-v2: the canonical GEMM on the timing model (DMA-boun
                 "efficiency, with the kernel's 128x512-tile data reuse) puts trn1 training 19% below the measured "
                 "throughput of the dev aws_neuron_training rows (median |error| 23% vs 7% with the analytic model), "
                 "so NC-v2 chips keep the analytic tile model; gemm_const = inference GEMMs whose pre-tiled read-only "
-                "weight streams at the contiguous DMA rate")
+                "weight streams at the contiguous DMA rate; attention_cache = decode attention reading a KV cache "
+                "at the contiguous DMA rate")
 
 
 def neuroncore_tables(chip: ChipSpec) -> dict:
@@ -361,7 +373,7 @@ def neuroncore_tables(chip: ChipSpec) -> dict:
     if chip.core_spec is not None and chip.core_spec.version < 3:
         an = analytic_tables(chip)
         an["provenance"] = {f"{fam}.{dt}" if fam != "stream" else "stream": ("assumed", "analytic: " + NC_V2_REASON)
-                            for fam in ("gemm", "gemm_const", "attention", "stream")
+                            for fam in ("gemm", "gemm_const", "attention", "attention_cache", "stream")
                             for dt in (an[fam] if fam != "stream" else [""])}
         an["chip_provenance"] = ("assumed", "analytic")
         return an
@@ -394,76 +406,6 @@ def aws_chips() -> list[ChipSpec]:
 
 
 # ----------------------------------------------------------------------------- TOML
-def _arr(v) -> str:
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_arr(x) for x in v) + "]"
-    if isinstance(v, float):
-        return f"{v:.4f}" if v < 1e6 else f"{v:.6g}"
-    return str(v)
-
-
-def to_toml(per_chip: dict[str, dict], method: str, command: str) -> str:
-    prov = "assumed" if method == "analytic" else "neuroncore"
-    lines = [
-        "# Trainium/Inferentia operator utilisation tables for trnsim.ops.trainium.",
-        f"# GENERATED by `{command}` -- do not edit by hand; rerun the command instead.",
-        "# util = t_sol / t_kernel of a canonical tiled kernel; t_sol = max(F / peak(dtype), bytes / hbm_bw).",
-        "# op_time = t_sol(op) / util(shape) + dispatch_s, util interpolated in log-shape, clamped at the edges.",
-        "",
-        "[meta]",
-        f'command = "{command}"',
-        f'method = "{method}"',
-        f'provenance = "{prov}"',
-        f'generated = "{_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}"',
-    ]
-    if method == "neuroncore":
-        lines += [
-            'note = "GEMM (bf16/fp8/fp32) and streaming from the NeuronCore timing model on canonical NKI kernels '
-            '(trnsim.ops.nc_kernels); attention and MX GEMMs from the analytic tile model -- each table names its provenance"',
-            f"assumed_overlap = {OVERLAP}  # analytic tables only",
-            f"assumed_dram_eff = {DRAM_EFF}  # analytic tables only",
-        ]
-    if method == "analytic":
-        lines += [
-            f"assumed_overlap = {OVERLAP}  # fraction of the binding engine's throughput achieved (assumed)",
-            f"assumed_dram_eff = {DRAM_EFF}  # sustained fraction of HBM peak (assumed)",
-            'note = "analytic tile model from the published NeuronCore costs in the catalog; switch to --method neuroncore once trnsim.neuroncore + trnsim.nki.run_kernel are in"',
-        ]
-    for name, t in per_chip.items():
-        cprov, cmethod = t.get("chip_provenance", (prov, method))
-        lines += ["", f"[chip.{name}]", f'method = "{cmethod}"', f'provenance = "{cprov}"',
-                  *([f'notes = ["{t["note"]}"]'] if t.get("note") else []),
-                  "dispatch_s = 0.0",
-                  'dispatch_note = "assumed: ops run inside one compiled NEFF, no per-op launch; graph launch belongs to the workload"']
-        fam = t.get("provenance", {})
-
-        def prov_lines(key: str) -> list[str]:
-            if key not in fam:
-                return []
-            pv, how = fam[key]
-            return [f'provenance = "{pv}"', f'method = "{how}"']
-
-        for gfam in ("gemm", "gemm_const"):
-            for dt, g in t.get(gfam, {}).items():
-                lines += ["", f"[chip.{name}.{gfam}.{dt}]", *prov_lines(f"{gfam}.{dt}"), f"m = {_arr(g['m'])}",
-                          f"n = {_arr(g['n'])}", f"k = {_arr(g['k'])}", "util = ["]
-                for plane in g["util"]:
-                    lines.append("  " + _arr(plane) + ",")
-                lines.append("]")
-        for dt, g in t["attention"].items():
-            lines += ["", f"[chip.{name}.attention.{dt}]", *prov_lines(f"attention.{dt}"), f"q_len = {_arr(g['q_len'])}",
-                      f"kv_len = {_arr(g['kv_len'])}",
-                      f"canonical = \"GQA q_heads={ATTN_CANON['q_heads']} kv_heads={ATTN_CANON['kv_heads']} head_dim={ATTN_CANON['head_dim']}, causal when q_len > 1\"",
-                      "util = ["]
-            for row in g["util"]:
-                lines.append("  " + _arr(row) + ",")
-            lines.append("]")
-        s = t["stream"]
-        lines += ["", f"[chip.{name}.stream]", *prov_lines("stream"), f"bytes = {_arr([float(x) for x in s['bytes']])}",
-                  f"util = {_arr(s['util'])}"]
-    return "\n".join(lines) + "\n"
-
-
 def data_path() -> Path:
     return Path(__file__).resolve().parent / "data" / "trainium_efficiency.toml"
 

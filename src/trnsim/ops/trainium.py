@@ -108,6 +108,7 @@ class ChipTable:
     # inference GEMMs whose weight (k x n) is a read-only constant the compiler pre-tiles (see calibrate_trainium)
     gemm_const: dict[str, Grid] = field(default_factory=dict)  # dtype -> Grid(m, n, k)
     attention: dict[str, Grid] = field(default_factory=dict)   # dtype -> Grid(q_len, kv_len)
+    attention_cache: dict[str, Grid] = field(default_factory=dict)  # decode attention over a KV cache
     stream: Grid | None = None                                  # Grid(bytes)
     notes: tuple[str, ...] = ()
     family: dict[str, tuple[str, str]] = field(default_factory=dict)  # "gemm.bf16" -> (provenance, method)
@@ -142,10 +143,11 @@ def load_tables(path: str | Path | None = None) -> TrainiumTables:
                     getattr(ct, fam)[dt] = Grid([g["m"], g["n"], g["k"]], g["util"])
                     if "provenance" in g:
                         ct.family[f"{fam}.{dt}"] = (str(g["provenance"]), str(g.get("method", "")))
-            for dt, g in t.get("attention", {}).items():
-                ct.attention[dt] = Grid([g["q_len"], g["kv_len"]], g["util"])
-                if "provenance" in g:
-                    ct.family[f"attention.{dt}"] = (str(g["provenance"]), str(g.get("method", "")))
+            for fam in ("attention", "attention_cache"):
+                for dt, g in t.get(fam, {}).items():
+                    getattr(ct, fam)[dt] = Grid([g["q_len"], g["kv_len"]], g["util"])
+                    if "provenance" in g:
+                        ct.family[f"{fam}.{dt}"] = (str(g["provenance"]), str(g.get("method", "")))
             if "stream" in t:
                 ct.stream = Grid([t["stream"]["bytes"]], t["stream"]["util"])
                 if "provenance" in t["stream"]:
@@ -223,7 +225,9 @@ class TrainiumChipModel:
             u = g(m, n, kk)
             src = self._src(fam, dt, fb)
         elif k == "attention" and self.t.attention:
-            g, dt, fb = self._grid(self.t.attention, d)
+            # a decode step reads K/V from the KV cache: the cache-layout table where there is one
+            fam = "attention_cache" if op.phase == "decode" and self.t.attention_cache else "attention"
+            g, dt, fb = self._grid(getattr(self.t, fam), d)
             if s:
                 f2, byts2, _ = attention_work(s, d)
                 flops = flops or f2  # the op's own counts win (backward is 2.5x the forward FLOPs)
@@ -236,7 +240,7 @@ class TrainiumChipModel:
             else:
                 q_len = kv_len = 8192
             u = g(q_len, kv_len)
-            src = self._src("attention", dt, fb)
+            src = self._src(fam, dt, fb)
         else:
             if self.t.stream is None:
                 raise TrnsimError(f"{self.path}[{self.table_name}] has no stream table", "regenerate the table")

@@ -110,6 +110,14 @@ class IterationCost:
         self.dep = dep
         self.system = system
         self.tp = max(1, int(round(dep.tp)))
+        # attention heads are sharded over NeuronCores (TP counts cores), a GPU is one shard: with more
+        # shards than KV heads every shard keeps a replica of its KV head (Transformers-NeuronX
+        # GQA.REPLICATED_HEADS, NxD likewise), and head counts round up per shard, not per chip
+        from trnsim.workloads.serving.deployment import logical_cores_per_chip
+
+        cpc = logical_cores_per_chip(chip)
+        self._shards = max(1, int(round(dep.tp * cpc)))
+        self._shards_per_chip = min(cpc, self._shards)
         self.share = min(1.0, dep.chips_per_replica) if dep.tp < 1 else 1.0
         self.dtype = dep.dtype
         self.kv_dtype = dep.kv_dtype_
@@ -161,8 +169,7 @@ class IterationCost:
         from trnsim.models.op import Op
 
         m = self.model
-        heads = max(1, math.ceil(m.heads / self.tp))
-        kvh = max(1, math.ceil(m.kv_heads / self.tp))
+        heads, kvh = self._heads_per_chip()
         hd = getattr(m, "q_head_dim", m.head_dim)
         hdv = getattr(m, "v_head_dim", m.head_dim)
         eff_kv = min(kv, window) if window else kv
@@ -180,6 +187,11 @@ class IterationCost:
                          "head_dim": hd, "head_dim_v": hdv, "causal": 1, "window": window or 0},
                   phase="decode" if q == 1 else "prefill", count=layers)
 
+    def _heads_per_chip(self) -> tuple[int, int]:
+        """(query heads, KV heads) one chip holds: per shard rounded up, KV heads replicated when short."""
+        m, k = self.model, self._shards_per_chip
+        return (k * max(1, math.ceil(m.heads / self._shards)), k * max(1, math.ceil(m.kv_heads / self._shards)))
+
     def _unfused_attn_ops(self, batch: int, q: int, kv: int, layers: int) -> list:
         """Prompt attention as separate graph ops (``Deployment.prefill_attention == "unfused"``).
 
@@ -195,7 +207,7 @@ class IterationCost:
         from trnsim.models.op import Op
 
         m = self.model
-        heads = max(1, math.ceil(m.heads / self.tp))
+        heads = self._heads_per_chip()[0]
         hd = getattr(m, "q_head_dim", m.head_dim)
         hdv = getattr(m, "v_head_dim", m.head_dim)
         n = layers * heads * batch
