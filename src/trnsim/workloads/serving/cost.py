@@ -445,7 +445,7 @@ def _default_collective(system: Any, chip: Any, tp: int, dep: Deployment) -> Cal
             steps = {"all_reduce": 2 * (group - 1), "all_to_all": group - 1, "send_recv": 1}.get(kind, 1)
             v = cal.COLLECTIVE_BASE + steps * lat + factor * nbytes / (bw * cal.FALLBACK_LINK_EFF)
         if neuron and kind == "all_reduce" and group > 1:
-            v = max(v, cal.NEURON_ALL_REDUCE_FLOOR)  # the runtime's measured minimum (see calibration)
+            v = max(v, cal.NEURON_ALL_REDUCE_FLOOR + nbytes / cal.NEURON_ALL_REDUCE_BW)  # measured (calibration)
         cache[key] = v
         return v
 
