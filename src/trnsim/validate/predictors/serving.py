@@ -5,7 +5,7 @@ cost as the event-driven engine).
 One model for every row; how a row is mapped to a deployment is a rule by platform, never by row:
 
 * AWS Neuron (Transformers-NeuronX tables): TP counts NeuronCores (2 per Trn1/Inf2 chip) -> chips;
-  one replica; static batching (the prompts are encoded one after another, then decoded together);
+  one replica; static batching (the batch is prefilled together, then decoded together);
   Transformers-NeuronX context encoding with unfused attention (``prefill_attention="unfused"``);
   matmuls in ``matmul_dtype``, weights in ``weight_dtype``; KV cache in the activation dtype. Encoder rows
   (``run_mode=data_parallel_over_NeuronCores``): one forward pass of ``batch x seq_in`` on one NeuronCore

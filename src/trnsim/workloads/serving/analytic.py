@@ -8,8 +8,8 @@ prefilled. The iteration time is the cost model at that mix with the decoding se
 ``isl + osl/2``; throughput = requests started per iteration / iteration time; TPOT = iteration time;
 TTFT = ``c`` iterations (no queueing).
 
-Static batching (``Deployment.schedule == "static"``, e.g. Transformers-NeuronX benchmarks): the ``B``
-prompts of a batch are prefilled one after another, then decoded together; TPOT is the mean decode-step time over the
+Static batching (``Deployment.schedule == "static"``, e.g. Transformers-NeuronX benchmarks): a batch of
+``B`` prompts is prefilled in one step, then decoded together; TPOT is the mean decode-step time over the
 growing context, throughput = ``B osl / (TTFT + (osl-1) TPOT)``.
 
 ``max_throughput`` picks the largest batch the KV cache holds (each sequence holding ``isl + osl/2``
@@ -115,11 +115,9 @@ def _continuous(cost: IterationCost, dep: Deployment, isl: int, osl: int, B: int
 
 
 def _static(cost: IterationCost, dep: Deployment, isl: int, osl: int, B: int, limit: int) -> AnalyticResult:
-    # the context of each sequence is encoded in turn: Transformers-NeuronX runs its context graph at the
-    # context batch size and loops over the input batch (base.py _context_dynamic_batching; the context batch
-    # is 1 with continuous batching or prompt_batch_size=1). The measured TTFT grows with the batch about
-    # B-fold, as one sequence per pass implies (aws_neuron_inference b1 vs b8 rows: 2.3-8.3x; b4: 2.9-6.4x)
-    ttft = B * cost.iteration([(isl, 0)])
+    # one context-encoding pass for the whole batch (Transformers-NeuronX compiles its context graph at the
+    # batch size for static batching: decoder.py init_context_decoder, context_batch_sizes = batch_size)
+    ttft = cost.iteration([(isl, 0)] * B)
     L = max(0, osl - 1)
     if L:
         a, b = cost.decode_affine(B, B * (isl + osl / 2))

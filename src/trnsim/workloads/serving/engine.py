@@ -411,10 +411,7 @@ class Replica:
         S0 = self.c_sum + self.n * self.K  # KV tokens of the decodes after this iteration's token
         if chunks:
             pre = [(q, r.prefilled) for r, q in chunks]
-            if self.static and not self.n:  # a static batch encodes its prompts one after another (see analytic)
-                dt = sum(self.cost.iteration([c]) for c in pre)
-            else:
-                dt = self.cost.iteration(pre, self.n, S0)
+            dt = self.cost.iteration(pre, self.n, S0)
             self.cur_prefill = chunks
             self.macro = (now, self.K, 1, dt, 0.0, S0, self.n)
             self.ev = sim.after(dt, self._end)
