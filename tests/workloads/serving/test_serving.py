@@ -224,7 +224,7 @@ def test_validation_medians():
     assert len(errs["llm_serving_throughput"]) == 101
     assert med["llm_serving_throughput"] <= 0.15
     assert med["mlperf_inference"] <= 0.30
-    assert med["aws_neuron_inference"] <= 0.215
+    assert med["aws_neuron_inference"] <= 0.16
     assert all(math.isfinite(x) for v in errs.values() for x in v)
 
 

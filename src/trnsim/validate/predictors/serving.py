@@ -9,7 +9,9 @@ One model for every row; how a row is mapped to a deployment is a rule by platfo
   Transformers-NeuronX context encoding with unfused attention (``prefill_attention="unfused"``);
   matmuls in ``matmul_dtype``, weights in ``weight_dtype``; KV cache in the activation dtype. Encoder rows
   (``run_mode=data_parallel_over_NeuronCores``): one forward pass of ``batch x seq_in`` on one NeuronCore
-  (half a chip); throughput = cores x batch / latency.
+  (half a chip) as one compiled graph (``trnsim.ops.graph``: SBUF-resident activations, fused elementwise
+  work); throughput = cores x batch / latency. Decoder steps on Neuron chips use the same graph timing
+  through the serving cost model.
 * MLPerf Inference (TensorRT-LLM / vLLM submissions): the dataset's mean ISL/OSL (``MLPERF_LENGTHS``);
   precision = what the platform's submissions run (``MLPERF_DTYPE``); each replica gets the smallest
   power-of-two TP whose weights fill at most ``cal.WEIGHT_SHARE`` of HBM; continuous batching, offline =
@@ -173,12 +175,17 @@ def _encoder(row: GroundTruthRow, chip, model) -> Prediction:
     from trnsim.workloads.serving import logical_cores_per_chip
 
     per_chip = logical_cores_per_chip(chip)  # NeuronCores as the runtime shows them (LNC=2 on Trn2/Trn3)
-    share = 1.0 / per_chip  # one NeuronCore
-    t = sum(op_time(o, chip) for o in ops) / share + c.iteration_overhead(chip, model, None)
+    if getattr(chip, "core_spec", None) is not None:  # one compiled graph on one (logical) NeuronCore
+        from trnsim.ops.graph import graph_time
+
+        t = graph_time(ops, chip, cores=max(1, chip.cores // per_chip))
+    else:
+        t = sum(op_time(o, chip) for o in ops) * per_chip
+    t += c.iteration_overhead(chip, model, None) if chip.family == "gpu" else c.ENCODER_CALL_OVERHEAD_NEURON
     cores = per_chip * max(1, row.num_accelerators)
     note = f"one forward pass of {batch}x{seq} on 1 of {cores} NeuronCores ({mdt})"
     if row.metric.startswith("latency"):
-        return Prediction(_to_unit(t, row.unit), "encoder forward (ops on one NeuronCore)", note)
+        return Prediction(_to_unit(t, row.unit), "encoder forward (compiled graph on one NeuronCore)", note)
     if row.metric == "throughput":
         return Prediction(cores * batch / t, "encoder forward, data parallel over NeuronCores", note)
     raise NotSupported(f"metric {row.metric!r}")

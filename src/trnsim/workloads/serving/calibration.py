@@ -15,6 +15,10 @@ from typing import Any
 ITER_OVERHEAD_GPU = 1.0e-3
 # Neuron runtime: one NEFF launch per step, on-device sampling.  assumed.
 ITER_OVERHEAD_NEURON = 1.0e-3
+# An encoder forward (BERT-class, torch-neuronx) is one NEFF execution with no scheduling or sampling; its
+# fixed cost is below what the rows resolve (a whole DistilBERT forward measures 0.54 ms, NRN-ENC-024), so
+# none is added.  assumed.
+ENCODER_CALL_OVERHEAD_NEURON = 0.0
 
 # Roofline fallback used only while trnsim.ops / trnsim.network are not importable (assumed).
 FALLBACK_COMPUTE_EFF = 0.7

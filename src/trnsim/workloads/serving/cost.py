@@ -122,6 +122,9 @@ class IterationCost:
         self.dtype = dep.dtype
         self.kv_dtype = dep.kv_dtype_
         self._op_time = op_time or _default_op_time()
+        # a Neuron step is one compiled graph: on-chip activations, fused elementwise work (trnsim.ops.graph)
+        self._graph = op_time is None and getattr(chip, "family", "gpu") != "gpu" and \
+            getattr(chip, "core_spec", None) is not None
         self._collective = collective or _default_collective(system, chip, self.tp, dep)
         self.overhead = cal.iteration_overhead(chip, model, dep) if overhead is None else overhead
         self.seq_overhead = cal.sequence_overhead(chip) if overhead is None else 0.0
@@ -135,6 +138,10 @@ class IterationCost:
 
     # ------------------------------------------------------------------ op-level pieces
     def _t(self, ops: list) -> float:
+        if self._graph:
+            from trnsim.ops.graph import graph_time
+
+            return graph_time(ops, self.chip) / self.share
         return sum(self._op_time(op, self.chip) for op in ops) / self.share
 
     def _linear_exact(self, tokens: int) -> float:
