@@ -2,8 +2,9 @@
 
 ``assumed``: physically motivated, not fitted. ``fitted on <rows>``: chosen to fit the named dev rows
 (by family, never keyed by row id). Two constants are fitted: ``SEQ_OVERHEAD_GPU`` (TensorRT-LLM
-offline rows) and ``TTFT_P99_QUEUE_ITERATIONS`` (MLPerf server/interactive TTFT_p99 rows). Everything else
-about speed comes from the layers below (``trnsim.ops`` efficiencies, ``trnsim.network`` collectives).
+offline rows) and ``TTFT_P99_QUEUE_ITERATIONS`` (MLPerf server/interactive TTFT_p99 rows). The Neuron
+all-reduce curve is read off the nccom-test rows (not fitted). Everything else about speed comes from the
+layers below (``trnsim.ops`` efficiencies and compiled-graph timing, ``trnsim.network`` collectives).
 """
 
 from __future__ import annotations

@@ -6,9 +6,12 @@ token for every decoding sequence. Its time on one replica is
     t = linear(T) + comm(T) + attn_decode(n, S) + sum_c attn_prefill(q_c, ctx_c) + overhead
 
 * ``linear(T)``: every non-attention op of the model (GEMMs, MoE GEMMs, norms, activations, embedding,
-  LM head) for ``T`` tokens, from ``model.ops`` and timed by ``trnsim.ops.op_time`` on the chip;
+  LM head) for ``T`` tokens, from ``model.ops`` and timed by ``trnsim.ops.op_time`` on a GPU; on a Neuron
+  chip a step is one compiled graph, timed by ``trnsim.ops.graph.graph_time`` (SBUF-resident activations,
+  fused elementwise work, weights streamed at the contiguous DMA rate);
 * ``comm(T)``: the tensor-parallel all-reduces (2 per layer) and, for MoE with EP, the two all-to-alls
-  per MoE layer, from ``trnsim.network.collective_time`` on the system's topology; plus, with PP, the
+  per MoE layer, from ``trnsim.network.collective_time`` on the system's topology (a Neuron all-reduce
+  takes at least the runtime's measured curve, ``calibration.NEURON_ALL_REDUCE_*``); plus, with PP, the
   activations sent between stages;
 * ``attn_decode(n, S)``: attention of ``n`` decoding sequences holding ``S`` KV tokens in total (KV reads
   dominate, so it is affine in ``S``);
