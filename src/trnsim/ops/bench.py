@@ -7,7 +7,6 @@ Shared by the validation predictors (:mod:`trnsim.validate.predictors.kernels`) 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -21,57 +20,22 @@ class Unsupported(Exception):
     """The benchmark cannot be expressed (unknown accelerator, missing shape, unknown metric)."""
 
 
-# accelerator text (normalised: lower case, alphanumerics only) -> catalog chip name; searched in
-# order (GH200 before H200, GB200 before B200). PCIe and NVL cards are different parts (clocks, power).
-_ACCEL = (
-    (r"gh200.*96g", "gh200-96gb"),
-    (r"gh200", "gh200"),
-    (r"gb300", "gb300"),
-    (r"gb200", "gb200"),
-    (r"b300", "b300"),
-    (r"b200", "b200"),
-    (r"h200(?!nvl)", "h200"),
-    (r"h100(?!nvl)", "h100-sxm"),
-    (r"h800", "h800"),
-    (r"l40s", "l40s"),
-    (r"a100.*40gb|a10040", "a100-40gb"),
-    (r"a100", "a100-80gb"),
-    (r"trainium1|trn1", "trainium1"),
-    (r"trainium2|trn2", "trainium2"),
-    (r"trainium3|trn3", "trainium3"),
-    (r"inferentia2|inf2", "inferentia2"),
-)
-
-
 def resolve_accelerator(text: str, system: str = "") -> ChipSpec:
     """Catalog chip for an accelerator name as written in benchmark tables (``H100 SXM``, ``h100_sxm``, ``B200``).
 
-    Raises :class:`Unsupported` naming the text when the part is not in the catalog (e.g. H100 NVL,
-    AMD and Intel parts) and for PCIe cards (A100 PCIe is in the hardware catalog, but the fitted
-    efficiencies come from SXM parts and a 250-300 W card runs at other clocks).
+    Name matching is :mod:`trnsim.hardware.resolve`'s. Raises :class:`Unsupported` naming the text when
+    the part is not in the catalog, and for PCIe cards: the fitted GPU efficiencies come from SXM parts,
+    and a 250-300 W card runs at other clocks, so they do not transfer.
     """
-    from trnsim.hardware import catalog
+    from trnsim.hardware.resolve import chip_for_text
 
     raw = (text or system or "").strip()
-    key = re.sub(r"[^a-z0-9]", "", raw.lower())
-    skey = re.sub(r"[^a-z0-9]", "", (system or "").lower())
-    if "pcie" in key or "pcie" in skey:
-        raise Unsupported(f"accelerator {raw!r} (PCIe variant) is not in the catalog")
-    if re.search(r"h[12]00nvl", key + " " + skey):
-        raise Unsupported(f"accelerator {raw!r} (NVL card) is not in the catalog")
-    cat = catalog()
-    for cand in (key, skey):
-        if not cand:
-            continue
-        for pat, name in _ACCEL:
-            if re.search(pat, cand):
-                if cat.resolve_name("chip", name) is None:
-                    raise Unsupported(f"accelerator {raw!r} -> {name!r} is not in the catalog")
-                return cat.chip(name)
-    for cand in (raw, system):
-        if cand and cat.resolve_name("chip", cand) is not None:
-            return cat.chip(cand)
-    raise Unsupported(f"accelerator {raw!r} is not in the catalog")
+    chip = chip_for_text(text) or chip_for_text(system)
+    if chip is None:
+        raise Unsupported(f"accelerator {raw!r} is not in the catalog")
+    if "pcie" in chip.name:
+        raise Unsupported(f"accelerator {raw!r} is a PCIe card: the fitted efficiencies come from SXM parts")
+    return chip
 
 
 @dataclass
