@@ -346,3 +346,17 @@ def test_neuron_all_reduce_follows_the_measured_runtime_curve():
     small, big = c._collective("all_reduce", 8192, 16), c._collective("all_reduce", 16 * 2**20, 16)
     assert small == pytest.approx(cal.NEURON_ALL_REDUCE_FLOOR + 8192 / cal.NEURON_ALL_REDUCE_BW, rel=0.05)
     assert big >= cal.NEURON_ALL_REDUCE_FLOOR + 16 * 2**20 / cal.NEURON_ALL_REDUCE_BW
+
+
+def test_prompt_ttft_follows_prompt_length(spec, system):
+    """TTFT of one prompt in a continuous-batching steady state: equals the analytic TTFT at the mean length,
+    grows with the prompt, and a prompt over the token budget takes more than one iteration."""
+    from trnsim.workloads.serving.analytic import prompt_ttft
+
+    dep = Deployment(tp=4, max_batch=64, max_batched_tokens=2048)
+    cost = _cost(spec, system, dep)
+    r = analytic_serving(spec, system, dep, isl=500, osl=200, batch=32, cost=cost)
+    assert prompt_ttft(spec, system, dep, r, 500, cost=cost) == pytest.approx(r.ttft_s, rel=1e-9)
+    short, long_ = (prompt_ttft(spec, system, dep, r, n, cost=cost) for n in (100, 6000))
+    assert short < r.ttft_s < long_
+    assert long_ > 2 * r.iteration_s  # 6000 tokens need >= 3 chunks of < 2048

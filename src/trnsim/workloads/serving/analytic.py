@@ -105,13 +105,41 @@ def _continuous(cost: IterationCost, dep: Deployment, isl: int, osl: int, B: int
     t = (cost.linear(n + tp) + cost.overhead + cost.seq_overhead * (n + starts) + decode_attn
          + starts * cost.attn_prefill(isl, 0))
     rps = starts / t * _engines(dep)
-    # TTFT: the c iterations that carry this prompt's chunks (each longer than the average iteration)
-    chunk = isl / c
-    t_prompt = (cost.linear(n + chunk) + cost.overhead + cost.seq_overhead * (n + 1) + decode_attn
-                + cost.attn_prefill(isl, 0) / c)
-    ttft = c * t_prompt
+    ttft = _prompt_ttft(cost, dep, n, decode_attn, isl)
     return AnalyticResult(B, dep.replicas, dep.total_chips, isl, osl, t, ttft, t, ttft + L * t, rps, rps * osl,
                           rps * isl, limit, "continuous")
+
+
+def _prompt_ttft(cost: IterationCost, dep: Deployment, n: float, decode_attn: float, prompt: int) -> float:
+    """TTFT of one prompt of ``prompt`` tokens: the iterations that carry its chunks next to ``n`` decodes
+    (each longer than the average iteration)."""
+    budget = max(dep.max_batched_tokens, dep.max_batch)
+    room = max(1.0, budget - n)
+    c = max(1.0, math.ceil(prompt / room)) if dep.chunked_prefill else 1.0
+    t_prompt = (cost.linear(n + prompt / c) + cost.overhead + cost.seq_overhead * (n + 1) + decode_attn
+                + cost.attn_prefill(prompt, 0) / c)
+    return c * t_prompt
+
+
+def prompt_ttft(model: Any, system: Any, dep: Deployment, r: AnalyticResult, prompt: int,
+                cost: IterationCost | None = None) -> float:
+    """TTFT of a prompt of ``prompt`` tokens arriving into the continuous-batching steady state ``r`` (its
+    batch mix from the mean lengths ``r.isl``/``r.osl``), without queueing. With variable prompt lengths the
+    TTFT percentiles follow the prompt-length percentiles (a p99-length prompt needs more chunks)."""
+    model, sys_spec, chip, cost = _setup(model, system, dep, cost)
+    if r.schedule != "continuous":
+        return r.ttft_s
+    L = max(0, r.osl - 1)
+    # decodes in the steady state (same fixed point as _continuous)
+    budget = max(dep.max_batched_tokens, dep.max_batch)
+    c = 1.0
+    for _ in range(4):
+        n = r.batch * L / (L + c)
+        c = max(1.0, math.ceil(r.isl / max(1.0, budget - n))) if dep.chunked_prefill else 1.0
+    n = r.batch * L / (L + c)
+    S = n * (r.isl + r.osl / 2)
+    decode_attn = cost.attn_decode(int(round(n)) if n >= 1 else (1 if n > 0 else 0), S)
+    return _prompt_ttft(cost, dep, n, decode_attn, prompt)
 
 
 def _static(cost: IterationCost, dep: Deployment, isl: int, osl: int, B: int, limit: int) -> AnalyticResult:

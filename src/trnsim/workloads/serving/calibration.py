@@ -75,8 +75,13 @@ MLPERF_DTYPE = {"hopper": "fp8", "blackwell": "fp4", "ampere": "bf16"}
 WEIGHT_SHARE = 0.6
 # p99 over mean of TPOT under MLPerf server load (assumed; Poisson arrivals, mixed prefill steps).
 P99_OVER_MEAN = 1.3
-# p99 TTFT under server load = the prompt's own iterations (analytic ``ttft_s``) + this many average
-# iterations of residual and queueing wait. Fitted on the MLPerf Server/Interactive TTFT_p99 rows of the dev
-# set: the median of (measured TTFT_p99 - ttft_s) / iteration_s over those rows is 4.8 (spread 1.7-53: queueing
-# depends on how close to saturation each submitter ran, which one constant cannot capture).
-TTFT_P99_QUEUE_ITERATIONS = 4.8
+# p99 TTFT under server load = the iterations that prefill a p99-length prompt in the steady state
+# (``analytic.prompt_ttft`` at the dataset's p99 input length) + this many average iterations of residual and
+# queueing wait. Fitted on the 26 MLPerf Server/Interactive TTFT_p99 rows of the dev set (llama2-70b, mixtral,
+# llama3.1-405b/8b on H100/H200/B200): the median of (measured TTFT_p99 - prompt_ttft(p99 input)) / iteration_s
+# over those rows is 4.2 (spread -17..34; 4.8 when the mean-length prompt was used). The spread is the
+# submitters' operating point: v4.1 runs sit at 1.5-4.4 (TPOT-bound), several v5.x runs push TTFT to 85-95% of
+# its limit (k 11-34), which one constant cannot capture. The median |error| is flat-bottomed and jumpy around
+# this value (k 3.5 -> 27%, 4.2 -> 39%, 4.8 -> 46%) because the rows split into two clusters; 4.2 is kept as
+# the median-of-k fit, not tuned on the score.
+TTFT_P99_QUEUE_ITERATIONS = 4.2
