@@ -360,3 +360,19 @@ def test_prompt_ttft_follows_prompt_length(spec, system):
     short, long_ = (prompt_ttft(spec, system, dep, r, n, cost=cost) for n in (100, 6000))
     assert short < r.ttft_s < long_
     assert long_ > 2 * r.iteration_s  # 6000 tokens need >= 3 chunks of < 2048
+
+
+def test_kv_len_for_variable_lengths(spec, system):
+    """``kv_len`` (length-biased KV of a decoding sequence) defaults to isl + osl/2; more KV per sequence
+    means a smaller KV batch limit and a slower decode step at the same batch."""
+    from trnsim.workloads.serving.analytic import kv_batch_limit
+
+    dep = Deployment(tp=4, max_batch=4096, max_batched_tokens=8192)
+    cost = _cost(spec, system, dep)
+    base = analytic_serving(spec, system, dep, isl=2000, osl=400, batch=64, cost=cost)
+    same = analytic_serving(spec, system, dep, isl=2000, osl=400, batch=64, cost=cost, kv_len=2200)
+    assert same.tpot_s == pytest.approx(base.tpot_s, rel=1e-12)
+    more = analytic_serving(spec, system, dep, isl=2000, osl=400, batch=64, cost=cost, kv_len=4000)
+    assert more.tpot_s > base.tpot_s
+    chip = system.chip_
+    assert kv_batch_limit(spec, chip, dep, 2000, 400, 4000) < kv_batch_limit(spec, chip, dep, 2000, 400)

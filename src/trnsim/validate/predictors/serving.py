@@ -14,9 +14,11 @@ One model for every row; how a row is mapped to a deployment is a rule by platfo
   through the serving cost model.
 * MLPerf Inference (TensorRT-LLM / vLLM submissions): the dataset's mean ISL/OSL (``MLPERF_LENGTHS``);
   precision = what the platform's submissions run (``MLPERF_DTYPE``); each replica gets the smallest
-  power-of-two TP whose weights fill at most ``cal.WEIGHT_SHARE`` of HBM; continuous batching, offline =
-  max-throughput batch, server/interactive = highest-throughput batch whose TPOT and TTFT meet the
-  scenario's p99 limits scaled by ``cal.P99_OVER_MEAN``.
+  power-of-two TP whose weights fill at most ``cal.WEIGHT_SHARE`` of HBM; continuous batching with on-demand
+  KV (``cal.MLPERF_KV_POLICY``) and the dataset's length-biased KV per decoding sequence (``MLPERF_KV_LEN``),
+  offline = max-throughput batch, server/interactive = highest-throughput batch whose TPOT and TTFT meet the
+  scenario's p99 limits (TPOT scaled by ``cal.P99_OVER_MEAN``; p99 TTFT = a p99-length prompt's prefill
+  iterations + ``cal.TTFT_P99_QUEUE_ITERATIONS`` iterations).
 * TensorRT-LLM perf tables: the given TP/PP and lengths, offline max throughput (``max_batch`` =
   ``cal.TRTLLM_MAX_BATCH``), or the given batch for the H200 launch-blog rows.
 """
@@ -59,6 +61,13 @@ MLPERF_LENGTHS = {
 # 99th percentile of the input length in the same per-sample files (numpy percentile, linear): the p99 TTFT
 # of a server run is set by the longest prompts, which need the most prefill chunks.
 MLPERF_INPUT_P99 = {"llama-2-70b": 791, "mixtral-8x7b": 1561, "llama-3.1-405b": 18955, "llama-3.1-8b": 2118}
+# Mean KV tokens a decoding sequence holds, length-biased (analytic module docstring):
+# E[isl*osl]/E[osl] + osl_mean * (E[osl^2]/E[osl]^2) / 2, from the same per-sample files (the output shape from
+# their reference-output column, scaled to the generated means above): OpenOrca 199.5 + 294 * 1.620 / 2,
+# Mixtral mix 438.6 + 145 * 1.606 / 2, 405B mix 9193 + 685 * 1.145 / 2, CNN/DM 925.9 + 140 * 1.201 / 2 (CNN/DM's
+# output column is the reference highlights at ~4 characters per token, so its shape is DERIVED).
+# Fixed lengths would give isl + osl/2 = 369 / 500 / 9771 / 941.
+MLPERF_KV_LEN = {"llama-2-70b": 438, "mixtral-8x7b": 555, "llama-3.1-405b": 9585, "llama-3.1-8b": 1010}
 
 
 def _guard(fn):
@@ -233,6 +242,7 @@ def mlperf(row: GroundTruthRow) -> Prediction:
         raise NotSupported(f"no dataset lengths for {key}")
     model = _model(row)
     isl, osl = MLPERF_LENGTHS[key]
+    kv = MLPERF_KV_LEN.get(key)
     n = max(1, row.num_accelerators)
     dtype = _mlperf_dtype(chip)
     tp = _pick_tp(model, chip, dtype, n)
@@ -240,25 +250,26 @@ def mlperf(row: GroundTruthRow) -> Prediction:
     system = _system_for_chip(chip)
     dep = Deployment(replicas=reps, tp=tp, dtype=dtype, max_batch=cal.TRTLLM_MAX_BATCH,
                      max_batched_tokens=cal.TRTLLM_MAX_TOKENS, mem_fraction=cal.KV_MEM_FRACTION,
-                     kv_policy=cal.TRTLLM_KV_POLICY if chip.vendor == "nvidia" else "on_demand")
+                     kv_policy=cal.MLPERF_KV_POLICY)
     cost = _cost(model.name, chip.name, system.name if system else None, dep)
     scen = (row.cfg("scenario") or "").lower()
     note = f"{reps} x TP{tp} {dtype}, ISL/OSL {isl}/{osl} (dataset means)"
 
     def ttft99(res):
-        return _ttft_p99(model, system or chip, dep, res, MLPERF_INPUT_P99.get(key, isl), cost)
+        return _ttft_p99(model, system or chip, dep, res, MLPERF_INPUT_P99.get(key, isl), cost, kv)
 
     if scen == "offline":
-        r = analytic_serving(model, system or chip, dep, isl=isl, osl=osl, cost=cost)
+        r = analytic_serving(model, system or chip, dep, isl=isl, osl=osl, cost=cost, kv_len=kv)
     else:
         tpot_lim = row.cfg_float("constraint_tpot_p99_ms")
         ttft_lim = row.cfg_float("constraint_ttft_p99_ms")
         if tpot_lim is None and ttft_lim is None:
             raise NotSupported("server row without latency constraints")
         r = max_batch_under(model, system or chip, dep, isl=isl, osl=osl,
-                            tpot=tpot_lim / 1e3 / cal.P99_OVER_MEAN if tpot_lim else None, cost=cost)
+                            tpot=tpot_lim / 1e3 / cal.P99_OVER_MEAN if tpot_lim else None, cost=cost, kv_len=kv)
         while ttft_lim and r.batch > 1 and ttft99(r) > ttft_lim / 1e3:  # shrink the batch to meet TTFT too
-            r = analytic_serving(model, system or chip, dep, isl=isl, osl=osl, batch=r.batch * 3 // 4, cost=cost)
+            r = analytic_serving(model, system or chip, dep, isl=isl, osl=osl, batch=r.batch * 3 // 4, cost=cost,
+                                 kv_len=kv)
         note += f", batch {r.batch} meets p99 TTFT<={ttft_lim} ms TPOT<={tpot_lim} ms"
     if row.metric.startswith("output_tokens_per_s"):
         return Prediction(r.output_tokens_per_s, f"serving analytic ({scen or 'offline'})", note)
@@ -270,12 +281,13 @@ def mlperf(row: GroundTruthRow) -> Prediction:
     raise NotSupported(f"metric {row.metric!r}")
 
 
-def _ttft_p99(model, system, dep, r: Any, prompt_p99: int, cost) -> float:
+def _ttft_p99(model, system, dep, r: Any, prompt_p99: int, cost, kv_len: float | None = None) -> float:
     """p99 TTFT under server load: the iterations that prefill a p99-length prompt in the steady state
     plus ``cal.TTFT_P99_QUEUE_ITERATIONS`` average iterations of residual and queueing wait."""
     from trnsim.workloads.serving.analytic import prompt_ttft
 
-    return prompt_ttft(model, system, dep, r, prompt_p99, cost=cost) + cal.TTFT_P99_QUEUE_ITERATIONS * r.iteration_s
+    return (prompt_ttft(model, system, dep, r, prompt_p99, cost=cost, kv_len=kv_len)
+            + cal.TTFT_P99_QUEUE_ITERATIONS * r.iteration_s)
 
 
 # ---------------------------------------------------------------------------------------- TRT-LLM tables

@@ -15,6 +15,12 @@ growing context, throughput = ``B osl / (TTFT + (osl-1) TPOT)``.
 ``max_throughput`` picks the largest batch the KV cache holds (each sequence holding ``isl + osl/2``
 tokens on average, block-rounded; ``isl + osl`` with the ``reserve`` KV policy) up to ``max_batch``; ``max_batch_under`` the largest batch meeting a
 TPOT and/or TTFT limit.
+
+Variable lengths: the steady state only needs the means, except for the KV a decoding sequence holds. A
+request decodes for ``osl_i`` iterations, so the sequences resident in the batch are length-biased and
+hold on average ``kv_len = E[osl (isl + osl/2)] / E[osl]`` tokens (``= isl + osl/2`` for fixed lengths;
+more when outputs vary, less when long prompts get short answers). ``kv_len`` (optional) sets it for the
+KV limit and the decode attention.
 """
 
 from __future__ import annotations
@@ -63,19 +69,25 @@ def _setup(model: Any, system: Any, dep: Deployment, cost: IterationCost | None)
     return model, sys_spec, chip, cost
 
 
-def kv_batch_limit(model: Any, chip: Any, dep: Deployment, isl: int, osl: int) -> int:
+def kv_batch_limit(model: Any, chip: Any, dep: Deployment, isl: int, osl: int, kv_len: float | None = None) -> int:
     plan = memory_plan(model, chip, dep)
     B = dep.block_size
     full = dep.schedule == "static" or dep.kv_policy == "reserve"
-    per_seq = math.ceil((isl + osl) / B) * B if full else math.ceil((isl + osl / 2) / B) * B
+    held = _kv_len(isl, osl, kv_len)
+    per_seq = math.ceil((held + osl / 2) / B) * B if full else math.ceil(held / B) * B
     return max(0, plan.kv_tokens // max(1, per_seq))
 
 
+def _kv_len(isl: float, osl: float, kv_len: float | None) -> float:
+    return isl + osl / 2 if kv_len is None else kv_len
+
+
 def analytic_serving(model: Any, system: Any, dep: Deployment, *, isl: int, osl: int, batch: int | None = None,
-                     cost: IterationCost | None = None) -> AnalyticResult:
-    """Steady state at ``batch`` concurrent sequences per replica (default: the max-throughput batch)."""
+                     cost: IterationCost | None = None, kv_len: float | None = None) -> AnalyticResult:
+    """Steady state at ``batch`` concurrent sequences per replica (default: the max-throughput batch);
+    ``kv_len``: mean KV tokens of a decoding sequence under variable lengths (module docstring)."""
     model, sys_spec, chip, cost = _setup(model, system, dep, cost)
-    limit = kv_batch_limit(model, chip, dep, isl, osl)
+    limit = kv_batch_limit(model, chip, dep, isl, osl, kv_len)
     if limit < 1:
         raise TrnsimError(f"one sequence of {isl}+{osl} tokens does not fit in a replica's KV cache",
                           "raise --tp or shorten the sequence")
@@ -84,10 +96,11 @@ def analytic_serving(model: Any, system: Any, dep: Deployment, *, isl: int, osl:
     batch = max(1, int(batch))
     if dep.schedule == "static":
         return _static(cost, dep, isl, osl, batch, limit)
-    return _continuous(cost, dep, isl, osl, batch, limit)
+    return _continuous(cost, dep, isl, osl, batch, limit, _kv_len(isl, osl, kv_len))
 
 
-def _continuous(cost: IterationCost, dep: Deployment, isl: int, osl: int, B: int, limit: int) -> AnalyticResult:
+def _continuous(cost: IterationCost, dep: Deployment, isl: int, osl: int, B: int, limit: int,
+                kv: float) -> AnalyticResult:
     L = max(0, osl - 1)
     budget = max(dep.max_batched_tokens, dep.max_batch)
     # iterations a prompt spends prefilling: its tokens over the budget left by the decodes
@@ -100,7 +113,7 @@ def _continuous(cost: IterationCost, dep: Deployment, isl: int, osl: int, B: int
     starts = B / cyc  # requests starting (and finishing) per iteration
     n = B * L / cyc
     tp = starts * isl
-    S = n * (isl + osl / 2)
+    S = n * kv
     decode_attn = cost.attn_decode(int(round(n)) if n >= 1 else (1 if n > 0 else 0), S)
     t = (cost.linear(n + tp) + cost.overhead + cost.seq_overhead * (n + starts) + decode_attn
          + starts * cost.attn_prefill(isl, 0))
@@ -122,7 +135,7 @@ def _prompt_ttft(cost: IterationCost, dep: Deployment, n: float, decode_attn: fl
 
 
 def prompt_ttft(model: Any, system: Any, dep: Deployment, r: AnalyticResult, prompt: int,
-                cost: IterationCost | None = None) -> float:
+                cost: IterationCost | None = None, kv_len: float | None = None) -> float:
     """TTFT of a prompt of ``prompt`` tokens arriving into the continuous-batching steady state ``r`` (its
     batch mix from the mean lengths ``r.isl``/``r.osl``), without queueing. With variable prompt lengths the
     TTFT percentiles follow the prompt-length percentiles (a p99-length prompt needs more chunks)."""
@@ -137,7 +150,7 @@ def prompt_ttft(model: Any, system: Any, dep: Deployment, r: AnalyticResult, pro
         n = r.batch * L / (L + c)
         c = max(1.0, math.ceil(r.isl / max(1.0, budget - n))) if dep.chunked_prefill else 1.0
     n = r.batch * L / (L + c)
-    S = n * (r.isl + r.osl / 2)
+    S = n * _kv_len(r.isl, r.osl, kv_len)
     decode_attn = cost.attn_decode(int(round(n)) if n >= 1 else (1 if n > 0 else 0), S)
     return _prompt_ttft(cost, dep, n, decode_attn, prompt)
 
@@ -170,19 +183,20 @@ def max_throughput(model: Any, system: Any, dep: Deployment, *, isl: int, osl: i
 
 
 def max_batch_under(model: Any, system: Any, dep: Deployment, *, isl: int, osl: int, tpot: float | None = None,
-                    ttft: float | None = None, cost: IterationCost | None = None) -> AnalyticResult:
+                    ttft: float | None = None, cost: IterationCost | None = None,
+                    kv_len: float | None = None) -> AnalyticResult:
     """The highest-throughput steady state whose TPOT (and TTFT) stay within the limits (seconds)."""
     model, sys_spec, chip, cost = _setup(model, system, dep, cost)
-    limit = min(dep.max_batch, kv_batch_limit(model, chip, dep, isl, osl))
+    limit = min(dep.max_batch, kv_batch_limit(model, chip, dep, isl, osl, kv_len))
     if limit < 1:
         raise TrnsimError(f"one sequence of {isl}+{osl} tokens does not fit in a replica's KV cache")
 
     def ok(b: int) -> bool:
-        r = analytic_serving(model, sys_spec or chip, dep, isl=isl, osl=osl, batch=b, cost=cost)
+        r = analytic_serving(model, sys_spec or chip, dep, isl=isl, osl=osl, batch=b, cost=cost, kv_len=kv_len)
         return (tpot is None or r.tpot_s <= tpot) and (ttft is None or r.ttft_s <= ttft)
 
     if not ok(1):
-        return analytic_serving(model, sys_spec or chip, dep, isl=isl, osl=osl, batch=1, cost=cost)
+        return analytic_serving(model, sys_spec or chip, dep, isl=isl, osl=osl, batch=1, cost=cost, kv_len=kv_len)
     lo, hi = 1, limit
     if ok(hi):
         lo = hi
@@ -192,4 +206,4 @@ def max_batch_under(model: Any, system: Any, dep: Deployment, *, isl: int, osl: 
             lo = mid
         else:
             hi = mid
-    return analytic_serving(model, sys_spec or chip, dep, isl=isl, osl=osl, batch=lo, cost=cost)
+    return analytic_serving(model, sys_spec or chip, dep, isl=isl, osl=osl, batch=lo, cost=cost, kv_len=kv_len)
