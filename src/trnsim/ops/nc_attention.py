@@ -1,0 +1,274 @@
+"""Canonical NKI attention kernels for ``calibrate_trainium --method neuroncore`` (prefill and decode).
+
+Both are written for what the NeuronCore timing model (and the hardware, NKI perf guide) rewards:
+large instructions (>= 512 elements per partition for the softmax work), all 128 partitions busy,
+the short operand on the moving side of TensorE, PSUM banks multi-buffered, exp fused with its
+scale/bias and the row-sum on ScalarE, DMA loads double-buffered ahead of compute.
+
+``decode_attention_kernel`` (token generation over a KV cache; memory-bound)
+    One *unit* = one (sequence, KV head): its ``R = q_tokens x group`` query rows (the GQA heads that
+    share the KV head) attend over the unit's cache. ``128 // R`` units are stacked on the 128
+    partitions: unit ``u``'s QK^T uses a zero-padded stationary (its query columns at ``u*R``, zeros
+    elsewhere), so the group's matmuls accumulate one ``[128, 512]`` score tile in which every row holds
+    its own unit's scores (TensorE time is set by the 512-key moving side, not by the stationary width).
+    The online softmax (max, exp with fused scale/bias/row-sum, rescale) then runs once per 512 keys for
+    all stacked units. P is transposed on TensorE in 128-key chunks to bf16 PSUM (one batched
+    evacuation per block), and ``P V`` puts the short operand (the unit's ``R`` probability columns) on
+    the moving side: ``O^T[d, R] += V_c[128, d]^T @ P^T_c[128, R]``.
+    Cache layout (paged, 512-position blocks per sequence and KV head, as a paged KV cache stores them):
+    ``kT[U, nblk, d, 512]`` (K stored transposed, so QK^T needs no transpose) and
+    ``v[U, nblk, 128, 4*d]`` (a row-major ``[512, d]`` V block seen partition-major: key = 4*p + c).
+    Every block load is one contiguous 128 KiB DMA (d = 128, bf16).
+
+``prefill_attention_kernel`` (FlashAttention forward; TensorE/Vector-bound)
+    128-query tiles, 1024-key softmax steps (scores in two PSUM banks), two query tiles interleaved
+    phase by phase so one tile's softmax (Vector/Scalar) overlaps the other's matmuls; causal blocks
+    above the diagonal skipped, diagonal blocks masked with ``affine_select`` on GpSimd; P transposed on
+    TensorE into bf16 PSUM and evacuated with one instruction per step, the evacuations spread over
+    GpSimd/Scalar/Vector.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+KB_DECODE = 512   # keys per decode block (one fp32 PSUM bank of scores)
+NEG = -3.0e38
+
+
+def _nl():
+    import trnsim.nki.language as nl
+
+    return nl
+
+
+def _nisa():
+    import trnsim.nki.isa as nisa
+
+    return nisa
+
+
+# ----------------------------------------------------------------------------- decode
+def decode_attention_kernel(qT, kT, v, mask=None, bf16_transpose: bool = True):
+    """qT [d, U*R] (unit u's rows are columns u*R..u*R+R-1), kT [U, nblk, d, KB], v [U, nblk, 128, (KB/128)*d],
+    optional additive mask [R, KB] for the last block (causal speculative tokens) -> out [U*R, d].
+    ``bf16_transpose=False`` on NeuronCore-v2 (PE transposes write fp32 PSUM there)."""
+    nl, nisa = _nl(), _nisa()
+    d, cols = qT.shape
+    U, nblk, _, KB = kT.shape
+    R = cols // U
+    nc = KB // 128
+    UG = max(1, min(U, 128 // R))   # units stacked on the partitions
+    scale = 1.0 / math.sqrt(d)
+    out = nl.ndarray((U * R, d), dtype=v.dtype, buffer=nl.shared_hbm)
+    live: deque = deque(maxlen=2)    # previous blocks' buffers stay allocated: double buffering
+    for g0 in range(0, U, UG):
+        ug = min(UG, U - g0)
+        rows = ug * R
+        q = nl.ndarray((d, rows), dtype=qT.dtype, buffer=nl.sbuf)
+        nisa.dma_copy(dst=q, src=qT[:, g0 * R:g0 * R + rows])
+        mk = None
+        if mask is not None:
+            mk = nl.ndarray((rows, KB), dtype=nl.float32, buffer=nl.sbuf)
+            for u in range(ug):
+                nisa.dma_copy(dst=mk[u * R:(u + 1) * R, :], src=mask)
+        qpad = []
+        for u in range(ug):  # unit u's query columns in place, zeros elsewhere
+            t = nl.ndarray((d, rows), dtype=qT.dtype, buffer=nl.sbuf)
+            if ug > 1:
+                nisa.memset(dst=t, value=0.0, engine="gpsimd")
+            nisa.tensor_copy(dst=t[:, u * R:(u + 1) * R], src=q[:, u * R:(u + 1) * R], engine="gpsimd")
+            qpad.append(t)
+        run_max = nl.ndarray((rows, 1), dtype=nl.float32, buffer=nl.sbuf)
+        run_sum = nl.ndarray((rows, 1), dtype=nl.float32, buffer=nl.sbuf)
+        acc = nl.ndarray((rows, d), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.memset(dst=run_max, value=NEG)
+        nisa.memset(dst=run_sum, value=0.0)
+        nisa.memset(dst=acc, value=0.0)
+        for j in range(nblk):
+            kb = nl.ndarray((d, ug, KB), dtype=kT.dtype, buffer=nl.sbuf)
+            vb = nl.ndarray((128, ug, nc * d), dtype=v.dtype, buffer=nl.sbuf)
+            for u in range(ug):
+                nisa.dma_copy(dst=kb[:, u, :], src=kT[g0 + u, j])
+                nisa.dma_copy(dst=vb[:, u, :], src=v[g0 + u, j])
+            s_ps = nl.ndarray((rows, KB), dtype=nl.float32, buffer=nl.psum)
+            for u in range(ug):
+                nisa.nc_matmul(dst=s_ps, stationary=qpad[u], moving=kb[:, u, :])
+            s = s_ps
+            if mk is not None and j == nblk - 1:
+                s = nl.ndarray((rows, KB), dtype=nl.float32, buffer=nl.sbuf)
+                nisa.tensor_tensor(dst=s, data1=s_ps, data2=mk, op=nl.add)
+            bmax = nl.ndarray((rows, 1), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.tensor_reduce(dst=bmax, op=nl.max, data=s, axis=1)
+            neg = nl.ndarray((rows, 1), dtype=nl.float32, buffer=nl.sbuf)   # -scale * max(block, running)
+            nisa.tensor_scalar(dst=neg, data=bmax, op0=nl.maximum, operand0=run_max, op1=nl.multiply,
+                               operand1=-scale)
+            alpha = nl.ndarray((rows, 1), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.activation(dst=alpha, op=nl.exp, data=run_max, bias=neg, scale=scale)
+            p = nl.ndarray((rows, KB), dtype=v.dtype, buffer=nl.sbuf)
+            bsum = nl.ndarray((rows, 1), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.activation(dst=p, op=nl.exp, data=s, bias=neg, scale=scale, reduce_op=nl.add, reduce_res=bsum,
+                            reduce_cmd=nisa.reduce_cmd.reset_reduce)
+            new_max = nl.ndarray((rows, 1), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.tensor_scalar(dst=new_max, data=neg, op0=nl.multiply, operand0=-1.0 / scale, engine="gpsimd")
+            nsum = nl.ndarray((rows, 1), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.tensor_scalar(dst=nsum, data=run_sum, op0=nl.multiply, operand0=alpha, op1=nl.add, operand1=bsum,
+                               engine="gpsimd")
+            # P^T in 128-key chunks (chunk c = keys 4p + c, matching the V block's partition-major view)
+            pT_ps = nl.ndarray((128, nc, rows), dtype=v.dtype if bf16_transpose else nl.float32, buffer=nl.psum)
+            for c in range(nc):
+                nisa.nc_transpose(dst=pT_ps[:, c, :], data=p[:, c::nc])
+            pT = nl.ndarray((128, nc, rows), dtype=v.dtype, buffer=nl.sbuf)
+            nisa.tensor_copy(dst=pT, src=pT_ps, engine="vector")
+            oT_ps = nl.ndarray((d, rows), dtype=nl.float32, buffer=nl.psum)
+            for u in range(ug):
+                for c in range(nc):
+                    nisa.nc_matmul(dst=oT_ps[:, u * R:(u + 1) * R], stationary=vb[:, u, c * d:(c + 1) * d],
+                                   moving=pT[:, c, u * R:(u + 1) * R])
+            oT = nl.ndarray((d, rows), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.activation(dst=oT, op=nl.copy, data=oT_ps)
+            o_ps = nl.ndarray((rows, d), dtype=nl.float32, buffer=nl.psum)
+            nisa.nc_transpose(dst=o_ps, data=oT)
+            nacc = nl.ndarray((rows, d), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.scalar_tensor_tensor(dst=nacc, data=acc, op0=nl.multiply, operand0=alpha, op1=nl.add, operand1=o_ps)
+            live.append((kb, vb, s_ps, s, bmax, neg, alpha, p, bsum, pT_ps, pT, oT_ps, oT, o_ps, run_max, run_sum, acc))
+            run_max, run_sum, acc = new_max, nsum, nacc
+        inv = nl.ndarray((rows, 1), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.reciprocal(dst=inv, data=run_sum)
+        o = nl.ndarray((rows, d), dtype=v.dtype, buffer=nl.sbuf)
+        nisa.tensor_scalar(dst=o, data=acc, op0=nl.multiply, operand0=inv)
+        nisa.dma_copy(dst=out[g0 * R:g0 * R + rows, :], src=o)
+        live.append((q, mk, qpad, o, inv))
+    return out
+
+
+# ----------------------------------------------------------------------------- prefill
+def prefill_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2, bf16_transpose: bool = True):
+    """qT [d, Q] (the queries are the last Q positions), kT [d, S], v [S/KB, 128, (KB/128)*d] (row-major
+    ``[KB, d]`` V blocks seen partition-major: key = blk*KB + (KB/128)*p + c) -> out [Q, d]."""
+    nl, nisa = _nl(), _nisa()
+    d, Q = qT.shape
+    S = kT.shape[1]
+    nblk_all, _, ncd = v.shape
+    nc = ncd // d
+    KB = nc * 128
+    TQ = min(128, Q)
+    MB = min(512, KB)
+    scale = 1.0 / math.sqrt(d)
+    out = nl.ndarray((Q, d), dtype=v.dtype, buffer=nl.shared_hbm)
+    # K, V and Q stay resident (<= 64 KiB per partition each at S = 32K); block-sized loads so the
+    # first steps start while the rest streams in
+    keys = nl.ndarray((d, S), dtype=kT.dtype, buffer=nl.sbuf)
+    vals = nl.ndarray((128, nblk_all, ncd), dtype=v.dtype, buffer=nl.sbuf)
+    for j in range(nblk_all):
+        nisa.dma_copy(dst=keys[:, j * KB:(j + 1) * KB], src=kT[:, j * KB:(j + 1) * KB])
+        nisa.dma_copy(dst=vals[:, j, :], src=v[j])
+    qs = nl.ndarray((d, Q), dtype=qT.dtype, buffer=nl.sbuf)
+    QC = max(TQ, min(Q, 1024))
+    for c0 in range(0, Q, QC):
+        nisa.dma_copy(dst=qs[:, c0:c0 + QC], src=qT[:, c0:c0 + QC])
+    pdt = v.dtype if bf16_transpose else nl.float32
+    live: deque = deque(maxlen=3 * interleave)
+
+    def scores(st, j):
+        """QK^T of block j (only the keys some row of the tile sees) into a fresh PSUM tile."""
+        w = min(KB, st["vis"] - j * KB)
+        w = min(KB, -(-w // 128) * 128)
+        q = qs[:, st["i"] * TQ:(st["i"] + 1) * TQ]
+        s_ps = nl.ndarray((TQ, KB), dtype=nl.float32, buffer=nl.psum)
+        for c0 in range(0, w, MB):
+            m = min(MB, w - c0)
+            nisa.nc_matmul(dst=s_ps[:, c0:c0 + m], stationary=q, moving=keys[:, j * KB + c0:j * KB + c0 + m])
+        return s_ps, w
+
+    def tile(i):
+        """One query tile; yields between phases. QK^T of block j+1 is issued right after block j's exp,
+        so TensorE computes the next scores while Vector/Scalar finish this block (lookahead)."""
+        first = S - Q + i * TQ
+        vis = min(S, first + TQ) if causal else S
+        st = {"i": i, "vis": vis}
+        nblk = math.ceil(vis / KB)
+        run_max = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+        run_sum = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+        acc = nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.memset(dst=run_max, value=NEG, engine="gpsimd")
+        nisa.memset(dst=run_sum, value=0.0, engine="gpsimd")
+        nisa.memset(dst=acc, value=0.0, engine="gpsimd")
+        nxt = scores(st, 0)
+        yield
+        for j in range(nblk):
+            s_ps, w = nxt
+            s = s_ps[:, :w]
+            keep = [s_ps]
+            if causal and j * KB + w - 1 > first:
+                # key j*KB + c is visible to query row p iff first + p - j*KB - c >= 0
+                raw = nl.ndarray((TQ, w), dtype=nl.float32, buffer=nl.sbuf)
+                nisa.activation(dst=raw, op=nl.copy, data=s)
+                masked = nl.ndarray((TQ, w), dtype=nl.float32, buffer=nl.sbuf)
+                nisa.affine_select(dst=masked, pattern=[[-1, w]], channel_multiplier=1, on_true_tile=raw,
+                                   on_false_value=NEG, cmp_op=nl.greater_equal, offset=first - j * KB)
+                s = masked
+                keep += [raw, masked]
+                yield
+            bmax = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.tensor_reduce(dst=bmax, op=nl.max, data=s, axis=1)
+            neg = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.tensor_scalar(dst=neg, data=bmax, op0=nl.maximum, operand0=run_max, op1=nl.multiply, operand1=-scale)
+            alpha = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.activation(dst=alpha, op=nl.exp, data=run_max, bias=neg, scale=scale)
+            p = nl.ndarray((TQ, w), dtype=v.dtype, buffer=nl.sbuf)
+            bsum = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.activation(dst=p, op=nl.exp, data=s, bias=neg, scale=scale, reduce_op=nl.add, reduce_res=bsum,
+                            reduce_cmd=nisa.reduce_cmd.reset_reduce)
+            new_max = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.tensor_scalar(dst=new_max, data=neg, op0=nl.multiply, operand0=-1.0 / scale, engine="gpsimd")
+            nsum = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.tensor_scalar(dst=nsum, data=run_sum, op0=nl.multiply, operand0=alpha, op1=nl.add, operand1=bsum,
+                               engine="gpsimd")
+            if j + 1 < nblk:
+                nxt = scores(st, j + 1)
+            yield
+            # P^T chunk c holds keys nc*p + c of the block (the V block's partition-major view); a partial
+            # (causal tail) block of w keys covers partitions p < w / nc of every chunk
+            pw = w // nc
+            pT_ps = nl.ndarray((128, nc, TQ), dtype=pdt, buffer=nl.psum)
+            for c in range(nc):
+                nisa.nc_transpose(dst=pT_ps[:pw, c, :], data=p[:, c::nc])
+            pT = nl.ndarray((128, nc, TQ), dtype=v.dtype, buffer=nl.sbuf)
+            half = nc // 2
+            nisa.tensor_copy(dst=pT[:pw, :half, :], src=pT_ps[:pw, :half, :], engine="vector")
+            nisa.activation(dst=pT[:pw, half:, :], op=nl.copy, data=pT_ps[:pw, half:, :])
+            yield
+            o_ps = nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.psum)
+            for c in range(nc):
+                nisa.nc_matmul(dst=o_ps, stationary=pT[:pw, c, :], moving=vals[:pw, j, c * d:(c + 1) * d])
+            nacc = nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.scalar_tensor_tensor(dst=nacc, data=acc, op0=nl.multiply, operand0=alpha, op1=nl.add, operand1=o_ps)
+            keep += [bmax, neg, alpha, p, bsum, pT_ps, pT, o_ps, run_max, run_sum, acc]
+            live.append(keep)
+            run_max, run_sum, acc = new_max, nsum, nacc
+            yield
+        inv = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.reciprocal(dst=inv, data=run_sum)
+        o = nl.ndarray((TQ, d), dtype=v.dtype, buffer=nl.sbuf)
+        nisa.tensor_scalar(dst=o, data=acc, op0=nl.multiply, operand0=inv, engine="gpsimd")
+        nisa.dma_copy(dst=out[i * TQ:(i + 1) * TQ, :], src=o)
+        live.append([inv, o, run_max, run_sum, acc])
+
+    # ``interleave`` tiles advance phase by phase, round robin: each engine's in-order stream alternates
+    # between independent tiles (software pipelining); a finished tile's slot takes the next tile
+    n_tiles = Q // TQ
+    todo = iter(range(n_tiles))
+    gens = [tile(i) for _, i in zip(range(interleave), todo)]
+    while gens:
+        nxt_gens = []
+        for g in gens:
+            if next(g, StopIteration) is StopIteration:
+                i = next(todo, None)
+                if i is not None:
+                    nxt_gens.append(tile(i))
+            else:
+                nxt_gens.append(g)
+        gens = nxt_gens
+    return out
