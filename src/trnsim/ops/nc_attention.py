@@ -182,93 +182,118 @@ def prefill_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2
             nisa.nc_matmul(dst=s_ps[:, c0:c0 + m], stationary=q, moving=keys[:, j * KB + c0:j * KB + c0 + m])
         return s_ps, w
 
-    def tile(i):
-        """One query tile; yields between phases. QK^T of block j+1 is issued right after block j's exp,
-        so TensorE computes the next scores while Vector/Scalar finish this block (lookahead)."""
+    def begin(i):
         first = S - Q + i * TQ
         vis = min(S, first + TQ) if causal else S
-        st = {"i": i, "vis": vis}
-        nblk = math.ceil(vis / KB)
-        run_max = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-        run_sum = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-        acc = nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.sbuf)
-        nisa.memset(dst=run_max, value=NEG, engine="gpsimd")
-        nisa.memset(dst=run_sum, value=0.0, engine="gpsimd")
-        nisa.memset(dst=acc, value=0.0, engine="gpsimd")
-        nxt = scores(st, 0)
-        yield
-        for j in range(nblk):
-            s_ps, w = nxt
-            s = s_ps[:, :w]
-            keep = [s_ps]
-            if causal and j * KB + w - 1 > first:
-                # key j*KB + c is visible to query row p iff first + p - j*KB - c >= 0
-                raw = nl.ndarray((TQ, w), dtype=nl.float32, buffer=nl.sbuf)
-                nisa.activation(dst=raw, op=nl.copy, data=s)
-                masked = nl.ndarray((TQ, w), dtype=nl.float32, buffer=nl.sbuf)
-                nisa.affine_select(dst=masked, pattern=[[-1, w]], channel_multiplier=1, on_true_tile=raw,
-                                   on_false_value=NEG, cmp_op=nl.greater_equal, offset=first - j * KB)
-                s = masked
-                keep += [raw, masked]
-                yield
-            bmax = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-            nisa.tensor_reduce(dst=bmax, op=nl.max, data=s, axis=1)
-            neg = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-            nisa.tensor_scalar(dst=neg, data=bmax, op0=nl.maximum, operand0=run_max, op1=nl.multiply, operand1=-scale)
-            alpha = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-            nisa.activation(dst=alpha, op=nl.exp, data=run_max, bias=neg, scale=scale)
-            p = nl.ndarray((TQ, w), dtype=v.dtype, buffer=nl.sbuf)
-            bsum = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-            nisa.activation(dst=p, op=nl.exp, data=s, bias=neg, scale=scale, reduce_op=nl.add, reduce_res=bsum,
-                            reduce_cmd=nisa.reduce_cmd.reset_reduce)
-            new_max = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-            nisa.tensor_scalar(dst=new_max, data=neg, op0=nl.multiply, operand0=-1.0 / scale, engine="gpsimd")
-            nsum = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-            nisa.tensor_scalar(dst=nsum, data=run_sum, op0=nl.multiply, operand0=alpha, op1=nl.add, operand1=bsum,
-                               engine="gpsimd")
-            if j + 1 < nblk:
-                nxt = scores(st, j + 1)
-            yield
-            # P^T chunk c holds keys nc*p + c of the block (the V block's partition-major view); a partial
-            # (causal tail) block of w keys covers partitions p < w / nc of every chunk
-            pw = w // nc
-            pT_ps = nl.ndarray((128, nc, TQ), dtype=pdt, buffer=nl.psum)
-            for c in range(nc):
-                nisa.nc_transpose(dst=pT_ps[:pw, c, :], data=p[:, c::nc])
-            pT = nl.ndarray((128, nc, TQ), dtype=v.dtype, buffer=nl.sbuf)
-            half = nc // 2
-            nisa.tensor_copy(dst=pT[:pw, :half, :], src=pT_ps[:pw, :half, :], engine="vector")
-            nisa.activation(dst=pT[:pw, half:, :], op=nl.copy, data=pT_ps[:pw, half:, :])
-            yield
-            o_ps = nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.psum)
-            for c in range(nc):
-                nisa.nc_matmul(dst=o_ps, stationary=pT[:pw, c, :], moving=vals[:pw, j, c * d:(c + 1) * d])
-            nacc = nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.sbuf)
-            nisa.scalar_tensor_tensor(dst=nacc, data=acc, op0=nl.multiply, operand0=alpha, op1=nl.add, operand1=o_ps)
-            keep += [bmax, neg, alpha, p, bsum, pT_ps, pT, o_ps, run_max, run_sum, acc]
-            live.append(keep)
-            run_max, run_sum, acc = new_max, nsum, nacc
-            yield
-        inv = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
-        nisa.reciprocal(dst=inv, data=run_sum)
-        o = nl.ndarray((TQ, d), dtype=v.dtype, buffer=nl.sbuf)
-        nisa.tensor_scalar(dst=o, data=acc, op0=nl.multiply, operand0=inv, engine="gpsimd")
-        nisa.dma_copy(dst=out[i * TQ:(i + 1) * TQ, :], src=o)
-        live.append([inv, o, run_max, run_sum, acc])
+        st = {"i": i, "first": first, "vis": vis, "nblk": math.ceil(vis / KB), "done": 0,
+              "max": nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf),
+              "sum": nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf),
+              "acc": nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.sbuf)}
+        nisa.memset(dst=st["max"], value=NEG, engine="gpsimd")
+        nisa.memset(dst=st["sum"], value=0.0, engine="gpsimd")
+        nisa.memset(dst=st["acc"], value=0.0, engine="gpsimd")
+        return st
 
-    # ``interleave`` tiles advance phase by phase, round robin: each engine's in-order stream alternates
-    # between independent tiles (software pipelining); a finished tile's slot takes the next tile
+    def step(st, j):
+        """One (query tile, key block) step in four stages: QK^T | mask + online softmax | P^T | PV + rescale."""
+        first = st["first"]
+        s_ps, w = scores(st, j)
+        yield
+        s = s_ps[:, :w]
+        keep = [s_ps]
+        if causal and j * KB + w - 1 > first:
+            # key j*KB + c is visible to query row p iff first + p - j*KB - c >= 0
+            raw = nl.ndarray((TQ, w), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.activation(dst=raw, op=nl.copy, data=s)
+            masked = nl.ndarray((TQ, w), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.affine_select(dst=masked, pattern=[[-1, w]], channel_multiplier=1, on_true_tile=raw,
+                               on_false_value=NEG, cmp_op=nl.greater_equal, offset=first - j * KB)
+            s = masked
+            keep += [raw, masked]
+        run_max, run_sum = st["max"], st["sum"]
+        bmax = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.tensor_reduce(dst=bmax, op=nl.max, data=s, axis=1)
+        neg = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.tensor_scalar(dst=neg, data=bmax, op0=nl.maximum, operand0=run_max, op1=nl.multiply, operand1=-scale)
+        alpha = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.activation(dst=alpha, op=nl.exp, data=run_max, bias=neg, scale=scale)
+        p = nl.ndarray((TQ, w), dtype=v.dtype, buffer=nl.sbuf)
+        bsum = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.activation(dst=p, op=nl.exp, data=s, bias=neg, scale=scale, reduce_op=nl.add, reduce_res=bsum,
+                        reduce_cmd=nisa.reduce_cmd.reset_reduce)
+        st["max"] = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.tensor_scalar(dst=st["max"], data=neg, op0=nl.multiply, operand0=-1.0 / scale, engine="gpsimd")
+        st["sum"] = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.tensor_scalar(dst=st["sum"], data=run_sum, op0=nl.multiply, operand0=alpha, op1=nl.add, operand1=bsum,
+                           engine="gpsimd")
+        yield
+        # P^T chunk c holds keys nc*p + c of the block (the V block's partition-major view); a partial
+        # (causal tail) block of w keys covers partitions p < w / nc of every chunk
+        pw = w // nc
+        pT_ps = nl.ndarray((128, nc, TQ), dtype=pdt, buffer=nl.psum)
+        for c in range(nc):
+            nisa.nc_transpose(dst=pT_ps[:pw, c, :], data=p[:, c::nc])
+        pT = nl.ndarray((128, nc, TQ), dtype=v.dtype, buffer=nl.sbuf)
+        # evacuation split to balance VectorE (row max, rescale) and ScalarE (exp): a quarter on VectorE
+        cut = max(1, nc // 4)
+        nisa.tensor_copy(dst=pT[:pw, :cut, :], src=pT_ps[:pw, :cut, :], engine="vector")
+        if bf16_transpose:  # NC-v3+: ScalarE tensor_copy (2x perf mode on NC-v4)
+            nisa.tensor_copy(dst=pT[:pw, cut:, :], src=pT_ps[:pw, cut:, :], engine="scalar")
+        else:
+            nisa.activation(dst=pT[:pw, cut:, :], op=nl.copy, data=pT_ps[:pw, cut:, :])
+        yield
+        o_ps = nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.psum)
+        for c in range(nc):
+            nisa.nc_matmul(dst=o_ps, stationary=pT[:pw, c, :], moving=vals[:pw, j, c * d:(c + 1) * d])
+        acc = st["acc"]
+        st["acc"] = nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.scalar_tensor_tensor(dst=st["acc"], data=acc, op0=nl.multiply, operand0=alpha, op1=nl.add,
+                                  operand1=o_ps)
+        keep += [bmax, neg, alpha, p, bsum, pT_ps, pT, o_ps, run_max, run_sum, acc]
+        live.append(keep)
+        st["done"] += 1
+        if st["done"] == st["nblk"]:
+            finish(st)
+
+    def finish(st):
+        inv = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.reciprocal(dst=inv, data=st["sum"])
+        o = nl.ndarray((TQ, d), dtype=v.dtype, buffer=nl.sbuf)
+        nisa.tensor_scalar(dst=o, data=st["acc"], op0=nl.multiply, operand0=inv, engine="gpsimd")
+        nisa.dma_copy(dst=out[st["i"] * TQ:(st["i"] + 1) * TQ, :], src=o)
+        live.append([inv, o])
+
+    # the (tile, block) steps in issue order: ``interleave`` tiles round robin, a finished tile's slot
+    # taking the next tile
     n_tiles = Q // TQ
+    order = []
     todo = iter(range(n_tiles))
-    gens = [tile(i) for _, i in zip(range(interleave), todo)]
-    while gens:
-        nxt_gens = []
-        for g in gens:
-            if next(g, StopIteration) is StopIteration:
-                i = next(todo, None)
-                if i is not None:
-                    nxt_gens.append(tile(i))
+    slots = [[i, 0] for _, i in zip(range(interleave), todo)]
+    while slots:
+        nxt_slots = []
+        for sl in slots:
+            order.append(tuple(sl))
+            sl[1] += 1
+            i = sl[0]
+            first = S - Q + i * TQ
+            if sl[1] < math.ceil((min(S, first + TQ) if causal else S) / KB):
+                nxt_slots.append(sl)
             else:
-                nxt_gens.append(g)
-        gens = nxt_gens
+                i2 = next(todo, None)
+                if i2 is not None:
+                    nxt_slots.append([i2, 0])
+        slots = nxt_slots
+    # modulo schedule: at time t, stage k of step t - k (k = 0..3), so every engine's in-order stream
+    # holds work whose inputs were produced a stage earlier (QK^T runs three steps ahead of PV)
+    states: dict[int, dict] = {}
+    active: deque = deque()
+    for t in range(len(order) + 4):
+        if t < len(order):
+            i, j = order[t]
+            if j == 0:
+                states[i] = begin(i)
+            active.append(step(states[i], j))
+        for g in reversed(list(active)):   # newest step first: stage 0 of step t, stage 1 of step t-1, ...
+            if next(g, StopIteration) is StopIteration:
+                active.remove(g)
     return out
