@@ -15,8 +15,13 @@
   intra-domain). The fastest (algorithm, protocol) wins, as NCCL's tuner does.
 * Bandwidth per chip is the chip's own share of links and NICs, so concurrent groups of the same
   shape (e.g. every DP group of a TPxDP plan at once) do not slow each other down in this model.
+* Neuron systems (:mod:`trnsim.network.neuron`): ranks are NeuronCores (``Group(32, per_chip=2)`` is
+  the 32 cores of 16 Trn1 chips; the default ``per_chip=1`` is one rank standing for a whole chip), each
+  rank's bytes move through its CC-cores' DMA rings, every collective pays the runtime's launch floor
+  and every step a DMA fixed cost plus the hop's latency; ``busy=True`` when compute traffic shares the
+  DMA engines (inside a compiled step).
 * Library constants (protocol efficiencies, per-call and per-step costs) live in
-  :mod:`trnsim.network.constants` with their provenance; ``python -m trnsim.network.fit`` refits them.
+  :mod:`trnsim.network.constants` with their provenance; ``python -m trnsim.network.fit`` refits NCCL's.
 """
 
 from trnsim.network.collectives import (

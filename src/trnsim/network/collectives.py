@@ -9,8 +9,9 @@ Every candidate is ``alpha + beta`` with
 ``alpha = base + steps * hop_latency * hop_scale`` (scale-up hops; a scale-out hop costs its measured
 one-way latency unscaled) and ``beta = bytes_on_busiest_link / (bw * eff)``;
 the hardware numbers come from the :class:`~trnsim.network.topology.Topology` (catalog), the library
-constants from :mod:`trnsim.network.constants`. The fastest candidate wins, as NCCL's tuner and the
-Neuron runtime do; small messages pick the low-latency protocol, large ones the bulk protocol.
+constants from :mod:`trnsim.network.constants`. The fastest candidate wins, as NCCL's tuner does;
+small messages pick the low-latency protocol, large ones the bulk protocol. Neuron systems use the
+runtime model of :mod:`trnsim.network.neuron` instead (NeuronCore ranks, CC-core DMA rings).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from trnsim.errors import TrnsimError
-from trnsim.network.constants import LIBRARIES, Library
+from trnsim.network.constants import LIBRARIES, Library, NeuronRuntime
 from trnsim.network.topology import Topology
 
 KINDS = ("all-reduce", "all-gather", "reduce-scatter", "all-to-all", "broadcast", "reduce", "send-recv")
@@ -83,7 +84,9 @@ def bus_factor(kind: str, n: int) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """A communicator: ``size`` chips, ``per_domain`` of them in each scale-up domain.
+    """A communicator: ``size`` ranks, ``per_chip`` of them on each chip (NeuronCores of a Trainium
+    chip; 1 for GPUs, and the default: one rank per chip that uses the whole chip), ``per_domain``
+    chips in each scale-up domain.
 
     ``per_domain=None`` packs ranks consecutively (``min(size, domain_size)`` per domain). A data-
     parallel group of 64 chips with one chip per NVLink domain is ``Group(64, per_domain=1)``;
@@ -94,12 +97,22 @@ class Group:
     size: int
     per_domain: int | None = None
     per_node: int | None = None
+    per_chip: int = 1
+
+    @property
+    def chips(self) -> int:
+        return -(-self.size // max(1, self.per_chip))
 
     def split(self, topo: Topology) -> tuple[int, int]:
-        """(members per domain g, domains m)."""
-        n = self.size
-        if n < 1:
-            raise TrnsimError(f"group size must be >= 1, got {n}")
+        """(member chips per domain g, domains m)."""
+        if self.size < 1:
+            raise TrnsimError(f"group size must be >= 1, got {self.size}")
+        if self.per_chip < 1 or self.per_chip > max(1, topo.cores_per_chip) or self.per_chip > self.size:
+            raise TrnsimError(
+                f"per_chip={self.per_chip} is impossible on {topo.name} ({topo.cores_per_chip} cores per chip)",
+                f"use 1..{max(1, topo.cores_per_chip)}",
+            )
+        n = self.chips
         if self.per_node is not None and self.per_domain is None:
             nodes_per_domain = max(1, topo.domain_size // max(1, topo.chips_per_node))
             if self.per_node < 1 or self.per_node > topo.chips_per_node:
@@ -148,6 +161,7 @@ class CollectiveTime:
     topology: str
     candidates: tuple[tuple[str, str, float], ...] = ()
     sources: tuple[str, ...] = ()
+    per_chip: int = 1  # ranks per chip (NeuronCores); ``group`` counts ranks
 
     def as_dict(self) -> dict[str, object]:
         return {f: getattr(self, f) for f in self.__dataclass_fields__}
@@ -161,11 +175,14 @@ def collective_time(
     topology: "Topology | str",
     *,
     algorithm: str | None = None,
-    library: Library | None = None,
+    library: "Library | NeuronRuntime | None" = None,
+    busy: bool = False,
 ) -> CollectiveTime:
     """Time of collective ``kind`` on ``nbytes`` over ``group`` (an int = consecutive ranks, or a
     :class:`Group`) on ``topology`` (a Topology, or a system name/spec). ``algorithm`` forces one of ring/tree/direct/hierarchical;
-    ``library`` overrides the topology's library constants (tests, what-ifs)."""
+    ``library`` overrides the topology's library constants (tests, what-ifs). ``busy``: the collective
+    runs while compute traffic shares the DMA engines (inside a compiled Neuron training or inference
+    step; no effect on GPUs)."""
     if not isinstance(topology, Topology):
         topology = Topology.from_system(topology)
     k = kind if kind in KINDS else normalize_kind(kind)
@@ -186,17 +203,28 @@ def collective_time(
     per_domain = grp.per_domain
     if per_domain is None and grp.per_node is not None:
         per_domain = grp.split(topology)[0]
-    return _collective_time(k, float(nbytes), grp.size, per_domain, topology, algorithm, lib)
+    if grp.per_chip > 1 and not isinstance(lib, NeuronRuntime):
+        raise TrnsimError(f"{grp.per_chip} ranks per chip: only Neuron chips hold several ranks",
+                          "use per_chip=1 on GPUs")
+    return _collective_time(k, float(nbytes), grp.size, per_domain, grp.per_chip, topology, algorithm, lib, busy)
 
 
 @lru_cache(maxsize=65536)
 def _collective_time(
-    kind: str, nbytes: float, n: int, per_domain: int | None, topo: Topology, algorithm: str | None, lib: Library
+    kind: str, nbytes: float, n: int, per_domain: int | None, per_chip: int, topo: Topology, algorithm: str | None,
+    lib: "Library | NeuronRuntime", busy: bool = False,
 ) -> CollectiveTime:
-    g, m = Group(n, per_domain).split(topo)
+    g, m = Group(n, per_domain, per_chip=per_chip).split(topo)
     if n == 1 and kind != "send-recv":
-        return _result(kind, nbytes, n, g, m, topo, lib, ("none", "-", 0.0, 0.0), ())
-    cands = _candidates(kind, nbytes, n, g, m, topo, lib)
+        return _result(kind, nbytes, n, g, m, topo, lib, ("none", "-", 0.0, 0.0), (), per_chip)
+    if kind == "send-recv" and n != 2:
+        raise TrnsimError(f"send-recv is between 2 ranks, got a group of {n}", "use --group 2 (or Group(2, ...))")
+    if isinstance(lib, NeuronRuntime):
+        from trnsim.network.neuron import candidates
+
+        cands = candidates(kind, nbytes, n, per_chip, g, m, topo, lib, busy)
+    else:
+        cands = _candidates(kind, nbytes, n, g, m, topo, lib)
     if algorithm is not None:
         pool = [c for c in cands if c[0] == algorithm]
         if not pool:
@@ -209,10 +237,10 @@ def _collective_time(
         pool = cands
     best = min(pool, key=lambda c: c[2] + c[3])
     summary = tuple((c[0], c[1], c[2] + c[3]) for c in cands)
-    return _result(kind, nbytes, n, g, m, topo, lib, best, summary)
+    return _result(kind, nbytes, n, g, m, topo, lib, best, summary, per_chip)
 
 
-def _result(kind, nbytes, n, g, m, topo, lib, best, summary) -> CollectiveTime:
+def _result(kind, nbytes, n, g, m, topo, lib, best, summary, per_chip=1) -> CollectiveTime:
     algo, proto, alpha, beta = best
     t = alpha + beta
     algbw = nbytes / t if t > 0 else math.inf
@@ -222,7 +250,7 @@ def _result(kind, nbytes, n, g, m, topo, lib, best, summary) -> CollectiveTime:
     return CollectiveTime(
         kind=kind, nbytes=nbytes, group=n, per_domain=g, domains=m, time=t, algorithm=algo, protocol=proto,
         alpha=alpha, beta=beta, algbw=algbw, busbw=algbw * bus_factor(kind, n), library=lib.name,
-        topology=topo.name, candidates=summary, sources=src,
+        topology=topo.name, candidates=summary, sources=src, per_chip=per_chip,
     )
 
 

@@ -17,6 +17,10 @@ The cost of one (algorithm, protocol) candidate is the classic alpha-beta form::
 protocols model what NCCL calls LL and Simple (and what the Neuron runtime does for small and large
 messages): a low-latency one that flags every word (so at most half the link carries payload) and a
 bulk one with a higher fixed cost per step that runs near line rate.
+
+Neuron systems do not use that form: :class:`NeuronRuntime` (used by :mod:`trnsim.network.neuron`)
+models ranks as NeuronCores whose CC-cores drive DMA rings, a per-collective launch floor and per-step
+DMA fixed costs; its constants follow the same provenance rules.
 """
 
 from __future__ import annotations
@@ -72,25 +76,43 @@ NCCL = Library(
     tree=True,
 )
 
-# No usable Neuron data to fit on (the nccom-test rows are old doc examples): NCCL's efficiencies and
-# bases are carried over, and a step costs exactly the catalog hop latency, because the Trn2 figure in
-# the catalog (N22, ~1-2 us per hop) is itself the per-step latency of the runtime's ring.
-NEURON = Library(
+@dataclass(frozen=True, slots=True)
+class NeuronRuntime:
+    """How the Neuron runtime runs a collective (see :mod:`trnsim.network.neuron`).
+
+    Ranks are NeuronCores. Each rank's CC-cores drive pre-built DMA rings: the rank moves its bytes at
+    ``cc_cores_per_rank x dma_per_cc x`` the catalog's effective per-engine DMA rate. A collective pays
+    ``launch`` once, and every algorithm step pays the catalog's DMA fixed cost (semaphore-to-start)
+    plus the wire latency of the hop it crosses: none inside a chip, the NeuronLink hop latency between
+    chips, the EFA latency plus ``net_step`` between nodes.
+    """
+
+    name: str
+    launch: float  # s per collective: Collectives-Engine start, start/finish handshake with the engines
+    net_step: float  # s per inter-node step on top of the EFA latency (host network proxy)
+    dma_per_cc: float  # DMA engines' worth of bandwidth one CC-core's ring moves
+    net_eff: float  # fraction of the EFA line rate the runtime reaches
+    busy_dma_share: float  # share of a DMA engine a CC ring keeps while compute traffic runs on it
+    # CC-cores per chip by chip generation (hardware.md 1a)
+    cc_cores: tuple[tuple[str, int], ...] = ()
+
+    def cc_cores_per_chip(self, generation: str) -> int:
+        return dict(self.cc_cores).get(generation, 0)
+
+
+NEURON = NeuronRuntime(
     name="neuron",
-    protocols=(
-        Protocol("small", eff=0.36, base=5.9e-6, hop_scale=1.0),
-        Protocol("bulk", eff=0.76, base=29.0e-6, hop_scale=1.0),
-    ),
-    nvls_eff=0.0,
-    nvls_base=0.0,
+    launch=57e-6,
+    net_step=200e-6,
+    dma_per_cc=1.0,
     net_eff=0.92,
-    direct_reductions=True,
-    tree=True,
+    busy_dma_share=0.5,
+    cc_cores=(("trn1", 6), ("inf2", 6), ("trn2", 16), ("trn3", 16), ("trn4", 16)),
 )
 
 TOPO = Topo()
 
-LIBRARIES: dict[str, Library] = {"nccl": NCCL, "neuron": NEURON}
+LIBRARIES: dict[str, "Library | NeuronRuntime"] = {"nccl": NCCL, "neuron": NEURON}
 
 # Provenance and explanation of every constant above (shown by `trnsim collective constants`).
 _FIT = (
@@ -135,10 +157,42 @@ PROVENANCE: dict[str, tuple[str, str]] = {
         "perftest ib_write_bw reaches ~97% of an EFA adapter's line rate; NCCL's proxy thread and the "
         "aws-ofi plugin lose a few % more. Checked (not fitted) against the 4-node p5en ring row",
     ),
-    "neuron.*": (
-        "assumed (NCCL's efficiencies and bases; hop_scale 1)",
-        "the nccom-test rows are old doc examples of unknown instance and runtime, so nothing is fitted on "
-        "them; the Trn2 hop latency in the catalog (N22) already is the runtime's per-step latency",
+    "neuron.launch": (
+        "read off NRN-CC-001..004 (nccom-test 2-rank all-reduce on one Trn1 chip: 58 us flat from 1 to 64 KiB "
+        "= launch + one on-chip step of 1.3 us, single-step mesh)",
+        "per-collective runtime floor: the Collectives Engine starts the collective's program and hands "
+        "completion back to the engines. It is the floor the Neuron serving rows (Transformers-NeuronX, "
+        "SDK 2.1x) and Trn1 training rows need too. Newer runtimes cut it (2.27: 'overhead of reprogramming the "
+        "Collectives Engine reduced up to 100x'): the newer all-gather examples NRN-CC-024..031 finish in "
+        "6-15 us, which this value over-predicts 4-9x",
+    ),
+    "neuron.net_step": (
+        "read off NRN-CC-018 (8-byte all-reduce over 2 trn1 nodes, 520 us = launch + on-node mesh "
+        "reduce-scatter/all-gather + 2 inter-node steps)",
+        "each inter-node step goes through the host's network proxy thread (NEURON_RT_ONE_THREAD_PER_CORE "
+        "'up to 2x' better collective latency) on top of the 15 us EFA HBM-to-HBM latency (N21)",
+    ),
+    "neuron.dma_per_cc": (
+        "assumed (1: one DMA ring per CC-core, served by one DMA engine at the catalog's effective rate, N15/N16)",
+        "a rank moves bytes at cc_cores_per_rank x dma_per_cc x engine rate: Trn1 3 x 17 B/ns = 51 GB/s "
+        "(checked, not fitted: NRN-CC-009..011 measure 57 GB/s for 2 ranks on one chip, NRN-CC-022/023 "
+        "busbw 48-51 GB/s over 64 ranks); Trn2 at LNC=2 4 x 23 B/ns = 92 GB/s (NRN-CC-017: ~107 GB/s)",
+    ),
+    "neuron.net_eff": (
+        "assumed (as nccl.net_eff)",
+        "fraction of the EFA line rate reached by the runtime's RDMA transfers",
+    ),
+    "neuron.busy_dma_share": (
+        "assumed (1/2: DMA engines round-robin between rings at packet boundaries, compute-comm-overlap.rst)",
+        "inside a compiled training/inference step a CC ring shares its engine with the graph's own DMA "
+        "traffic ('communication operations may also experience performance degradation due to time-sharing "
+        "of DMA engine resources'); nccom-test runs alone (busy=False). Checked against NRN-TRN-*: scanning "
+        "a TP slowdown of 1-3x on top of the idle rate, the rows prefer 1.5-2.5x",
+    ),
+    "neuron.cc_cores": (
+        "read off hardware.md 1a: 6 per Trn1/Inf2 chip (N12), 16 per Trn2/Trn3 chip (N3, N4; 20 in N13/N14, "
+        "conflict 3; 16 = 'two CC cores per physical Neuron core', compute-comm-overlap.rst); Trn4 assumed as Trn3",
+        "CC-cores orchestrate the collective's DMA rings; a rank uses its own cores' CC-cores",
     ),
     "topo.switch2_cross_latency_factor": (
         "assumed",
@@ -151,14 +205,23 @@ def describe() -> list[dict[str, object]]:
     """All constants with value, provenance and explanation (for the CLI and docs)."""
     out: list[dict[str, object]] = []
     for lib in LIBRARIES.values():
+        if isinstance(lib, NeuronRuntime):
+            for f in ("launch", "net_step", "dma_per_cc", "net_eff", "busy_dma_share"):
+                key = f"{lib.name}.{f}"
+                prov, why = PROVENANCE[key]
+                out.append({"name": key, "value": getattr(lib, f), "provenance": prov, "why": why})
+            prov, why = PROVENANCE[f"{lib.name}.cc_cores"]
+            for gen, n in lib.cc_cores:
+                out.append({"name": f"{lib.name}.cc_cores.{gen}", "value": n, "provenance": prov, "why": why})
+            continue
         for p in lib.protocols:
             for f in ("eff", "base", "hop_scale"):
                 key = f"{lib.name}.{p.name}.{f}"
-                prov, why = PROVENANCE.get(key, PROVENANCE.get(f"{lib.name}.*", ("", "")))
+                prov, why = PROVENANCE[key]
                 out.append({"name": key, "value": getattr(p, f), "provenance": prov, "why": why})
         for f in ("nvls_eff", "nvls_base", "net_eff"):
             key = f"{lib.name}.{f}"
-            prov, why = PROVENANCE.get(key, PROVENANCE.get(f"{lib.name}.*", ("", "")))
+            prov, why = PROVENANCE[key]
             out.append({"name": key, "value": getattr(lib, f), "provenance": prov, "why": why})
     for f in fields(Topo):
         key = f"topo.{f.name}"

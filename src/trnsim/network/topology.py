@@ -44,6 +44,12 @@ class Topology:
     out_bw: float = 0.0  # scale-out bandwidth per chip (NIC share), B/s; 0 = no scale-out
     out_lat: float = 0.0
     library: str = "nccl"
+    # Neuron chips: ranks are NeuronCores (trnsim.network.neuron)
+    cores_per_chip: int = 1  # physical NeuronCores per chip: the most ranks one chip can hold
+    ranks_per_chip: int = 1  # ranks per chip at the runtime's default logical-core size (LNC)
+    cc_per_chip: int = 0  # CC-cores per chip (0: not modelled, no per-rank DMA limit)
+    dma_engine_bw: float = 0.0  # effective bandwidth of one DMA engine, B/s
+    dma_fixed: float = 0.0  # DMA fixed cost per transfer (semaphore-to-start), s
     up_technology: str = ""
     out_technology: str = ""
     system: str = ""
@@ -138,6 +144,20 @@ def _build(system: "SystemSpec", n: int) -> Topology:
     # a cluster smaller than one domain keeps the full torus dims: its chips use only the links of
     # the dimensions they span (see up_fraction), the others lead to chips outside the cluster
     dims = tuple(su.dims)
+    neuron: dict[str, Any] = {}
+    core = getattr(chip, "core_spec", None) if chip is not None else None
+    if library == "neuron" and core is not None:
+        from trnsim.network.constants import NEURON
+
+        lnc = 1 if core.version <= 2 else 2  # default logical NeuronCore size (N20)
+        neuron = dict(
+            cores_per_chip=chip.cores, ranks_per_chip=max(1, chip.cores // lnc),
+            cc_per_chip=NEURON.cc_cores_per_chip(chip.generation),
+            dma_engine_bw=core.dma.engine_bandwidth_effective.si, dma_fixed=core.dma.fixed_cost.si,
+        )
+        src.append(("neuron.dma", f"{core.name}: {core.dma.engine_bandwidth_effective.describe()} per engine, "
+                                  f"fixed cost {core.dma.fixed_cost.describe()}"))
+        src.append(("neuron.cc_cores", f"{neuron['cc_per_chip']} CC-cores per {chip.name} (hardware.md 1a)"))
     return Topology(
         name=system.name if n == system.num_chips else f"{n}x{system.name}-chips",
         chips=n,
@@ -156,6 +176,7 @@ def _build(system: "SystemSpec", n: int) -> Topology:
         out_technology=so.technology if so else "",
         system=system.name,
         sources=tuple(src),
+        **neuron,
     )
 
 

@@ -117,17 +117,18 @@ def _predict(row: GroundTruthRow, *, neuron: bool, library=None) -> Prediction:
 
     ranks = row.cfg_int("ranks") or row.num_accelerators or 2
     nodes = row.cfg_int("nodes") or 1
+    per_chip = 1
     if neuron:
-        chip = system.chip_
-        version = chip.core_spec.version if chip.core_spec is not None else 2
-        lnc = 2 if version >= 3 else 1  # default logical NeuronCore size (N20)
-        per_chip = max(1, chip.cores // lnc)
-        chips = -(-ranks // per_chip)
-        notes.append(f"{ranks} ranks = {chips} chips ({per_chip} NeuronCores per chip at LNC={lnc})")
-        if chips < 2 and kind != "send-recv":
-            raise NotSupported("all ranks on one chip: intra-chip collectives between NeuronCores are not modelled")
+        # ranks are NeuronCores: the runtime's default logical cores per chip (2 on Trn1/Inf2, 4 on
+        # Trn2/Trn3 at LNC=2, N20) share one chip; a permute pairs neighbouring ranks (N21), which
+        # sit on one chip when a chip holds several ranks
+        probe = Topology.from_system(system)
+        per_chip = max(1, probe.ranks_per_chip)
         if kind == "send-recv":
-            chips = 2  # pairwise exchange between neighbouring chips
+            ranks = 2
+        per_chip = min(per_chip, -(-ranks // nodes))  # a node's ranks fill its own chips
+        chips = -(-ranks // per_chip)
+        notes.append(f"{ranks} ranks = {chips} chip{'s' if chips > 1 else ''} ({per_chip} NeuronCores per chip)")
     else:
         chips = ranks
     cluster = max(chips, nodes * system.num_chips) if nodes > 1 else max(chips, system.num_chips)
@@ -138,7 +139,7 @@ def _predict(row: GroundTruthRow, *, neuron: bool, library=None) -> Prediction:
     per_domain = None
     if nodes > 1:
         per_domain = min(topo.domain_size, -(-chips // nodes))
-    group = Group(chips, per_domain=per_domain)
+    group = Group(ranks if neuron else chips, per_domain=per_domain, per_chip=min(per_chip, ranks))
     algo = (row.cfg("algo") or row.cfg("algorithm") or "").lower() or None
     forced = {"nvls": "direct", "ring": "ring", "tree": "tree", "mesh": "direct", "rdh": "tree",
               "kangaring": "ring", "nvlstree": "hierarchical"}.get(algo or "")

@@ -10,8 +10,9 @@ token for every decoding sequence. Its time on one replica is
   chip a step is one compiled graph, timed by ``trnsim.ops.graph.graph_time`` (SBUF-resident activations,
   fused elementwise work, weights streamed at the contiguous DMA rate);
 * ``comm(T)``: the tensor-parallel all-reduces (2 per layer) and, for MoE with EP, the two all-to-alls
-  per MoE layer, from ``trnsim.network.collective_time`` on the system's topology (a Neuron all-reduce
-  takes at least the runtime's measured curve, ``calibration.NEURON_ALL_REDUCE_*``); plus, with PP, the
+  per MoE layer, from ``trnsim.network.collective_time`` on the system's topology (on a Neuron chip the
+  TP all-reduce runs over the replica's NeuronCores, intra-chip when they share a chip, with the
+  runtime's launch floor and CC-core DMA rates of :mod:`trnsim.network.neuron`); plus, with PP, the
   activations sent between stages;
 * ``attn_decode(n, S)``: attention of ``n`` decoding sequences holding ``S`` KV tokens in total (KV reads
   dominate, so it is affine in ``S``);
@@ -155,7 +156,7 @@ class IterationCost:
         m = self.model
         act = tokens * m.hidden * 2.0  # activations travel in bf16
         t = 0.0
-        if self.tp > 1:
+        if self.tp > 1 or self._shards > 1:  # Neuron: TP over the cores of one chip is a collective too
             t += 2 * m.layers * self._collective("all_reduce", act, self.tp)
         if getattr(m, "moe", None) is not None and self.dep.ep > 1:
             moe_layers = sum(1 for i in range(m.layers) if m.is_moe_layer(i))
@@ -423,12 +424,16 @@ def _roofline_op_time(op: Any, chip: Any) -> float:
 
 
 def _default_collective(system: Any, chip: Any, tp: int, dep: Deployment) -> Callable[[str, float, int], float]:
+    """Collective time by (kind, bytes, group in chips). On a Neuron chip the TP all-reduce (group ``tp``)
+    runs over the replica's NeuronCores (intra-chip for TP within one chip), inside the compiled step
+    (its DMA rings share the engines with the graph's own traffic); other groups take one rank per chip."""
     topo = None
     cfun = None
     Topology = None
+    Group = None
     if system is not None:
         try:
-            from trnsim.network import Topology, collective_time
+            from trnsim.network import Group, Topology, collective_time
 
             topo = Topology.from_system(system)
             cfun = collective_time
@@ -438,26 +443,34 @@ def _default_collective(system: Any, chip: Any, tp: int, dep: Deployment) -> Cal
     neuron = getattr(chip, "family", "gpu") != "gpu"
     bw = float(chip.scale_up_bandwidth.si) if chip.scale_up_bandwidth else 1e11
     lat = float(system.scale_up.latency.si) if system is not None else 2e-6
+    cpc = 1
+    if neuron:
+        from trnsim.workloads.serving.deployment import logical_cores_per_chip
+
+        cpc = logical_cores_per_chip(chip)
+    shards = max(1, int(round(dep.tp * cpc)))
 
     def f(kind: str, nbytes: float, group: int) -> float:
         key = (kind, nbytes, group)
         v = cache.get(key)
         if v is not None:
             return v
-        if group <= 1:
+        ranks, per_chip = group, 1
+        if neuron and kind == "all_reduce":  # every NeuronCore of the TP group holds the activations
+            ranks = shards if group == tp else group * cpc
+            per_chip = min(cpc, ranks)
+        if ranks <= 1:
             v = 0.0
-        elif topo is not None and cfun is not None:
-            t = topo if group <= topo.chips else Topology.from_system(system, chips=group)
-            v = float(cfun(kind.replace("_", "-"), nbytes, group, t).time)
+        elif topo is not None and cfun is not None and Group is not None:
+            chips = -(-ranks // per_chip)
+            t = topo if chips <= topo.chips else Topology.from_system(system, chips=chips)
+            v = float(cfun(kind.replace("_", "-"), nbytes, Group(ranks, per_chip=per_chip), t, busy=neuron).time)
         else:
             factor = {"all_reduce": 2 * (group - 1) / group, "all_to_all": (group - 1) / group,
                       "send_recv": 1.0}.get(kind, 1.0)
             steps = {"all_reduce": 2 * (group - 1), "all_to_all": group - 1, "send_recv": 1}.get(kind, 1)
             v = cal.COLLECTIVE_BASE + steps * lat + factor * nbytes / (bw * cal.FALLBACK_LINK_EFF)
-        if neuron and kind == "all_reduce" and group > 1:
-            v = max(v, cal.NEURON_ALL_REDUCE_FLOOR + nbytes / cal.NEURON_ALL_REDUCE_BW)  # measured (calibration)
         cache[key] = v
         return v
 
     return f
-
