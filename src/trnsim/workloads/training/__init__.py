@@ -10,8 +10,8 @@
 Modules: :mod:`.costs` (per-layer op times from ``trnsim.ops``, inline TP/CP/EP collectives from
 ``trnsim.network``), :mod:`.step` (composition, analytic and event-driven fidelities, MFU, energy, cost),
 :mod:`.auto` (``--plan auto``), :mod:`.trace` (Perfetto), :mod:`.calibrate` (re-fit of the fitted constants:
-``costs.SUSTAINED_COMPUTE``, ``costs.KERNEL_GAP_S``, ``costs.TP_COLLECTIVE_SLOWDOWN``,
-``step.STEP_OVERHEAD_S``). Plans, rules and memory live in :mod:`trnsim.parallel`.
+``costs.SUSTAINED_COMPUTE``, ``costs.KERNEL_GAP_S``, ``step.STEP_OVERHEAD_S``; Neuron collective costs,
+including the old Trn1 TP slowdown, are the network layer's runtime model). Plans, rules and memory live in :mod:`trnsim.parallel`.
 """
 
 from trnsim.workloads.training.step import (

@@ -4,8 +4,9 @@
 
 GPU: ``costs.SUSTAINED_COMPUTE['gpu']``, ``costs.KERNEL_GAP_S['gpu']`` and ``step.STEP_OVERHEAD_S['gpu']``
 on the Megatron-LM table (``megatron_mfu``) and the MLPerf steady-state throughput rows.
-Trainium: ``costs.SUSTAINED_COMPUTE['trainium']`` and ``costs.TP_COLLECTIVE_SLOWDOWN['trn1']`` on the
-Neuron Trn1 training rows (``aws_neuron_training``).
+Trainium: ``costs.SUSTAINED_COMPUTE['trainium']`` on the Neuron Trn1 training rows (``aws_neuron_training``);
+Neuron collectives come from the network layer's runtime model (``trnsim.network.neuron``), not from a
+training-side factor.
 
 The objective is the mean over the row groups of the median |error| (each group weighted equally), so a
 large category cannot drown a small one. The constants live in the code with their provenance; this
@@ -27,8 +28,7 @@ GRIDS = {
         "overhead_s": (0.0, 0.05, 0.1, 0.15),
     },
     "trainium": {
-        "sustained": (0.8, 0.9, 1.0, 1.1, 1.2, 1.3),
-        "tp_slowdown": (1.0, 2.0, 3.0, 4.0, 6.0),
+        "sustained": (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.3),
     },
 }
 CATEGORIES = {"gpu": ("megatron_mfu", "mlperf_training"), "trainium": ("aws_neuron_training",)}
@@ -56,8 +56,6 @@ def _apply(family: str, params: dict[str, float]) -> None:
     if family == "gpu":
         C.KERNEL_GAP_S["gpu"] = params["gap_us"] * 1e-6
         S.STEP_OVERHEAD_S["gpu"] = params["overhead_s"]
-    else:
-        C.TP_COLLECTIVE_SLOWDOWN["trn1"] = params["tp_slowdown"]
     C._COMPUTE_CACHE.clear()
     T._AUTO.clear()
 

@@ -7,7 +7,9 @@ tp/cp/ep/micro-batch, and collective times are cached by the network layer.
 Communication placed inline (on the critical path of every micro-batch):
 
 * TP with SP: per layer, forward all-gather + reduce-scatter around attention and around the MLP, the same
-  four in backward (Korthikanti et al. 2022); without SP two all-reduces per direction. With
+  four in backward (Korthikanti et al. 2022); without SP two all-reduces per direction. On Trainium the
+  collective is over NeuronCores and runs while compute traffic shares the DMA engines (``busy``), both
+  modelled by :mod:`trnsim.network.neuron`; there is no training-side correction factor. With
   ``overlap_tp`` (Megatron ``--tp-comm-overlap``, NeuronX compiler overlap) the collective hides behind the
   GEMMs it feeds except a residual (:data:`TP_OVERLAP_RESIDUAL`).
 * CP (ring attention): cp-1 K/V exchanges per layer, overlapped with the attention blocks they feed;
@@ -39,18 +41,13 @@ TP_OVERLAP_RESIDUAL = 0.15
 #: communication kernels). Multiplies GEMM and attention throughput. GPU: fitted (grid search, jointly
 #: with KERNEL_GAP_S and step.STEP_OVERHEAD_S) on the Megatron-LM H100 table MEG-001..020 and the MLPerf
 #: steady-state throughput rows; 0.85 matches H100 clocks settling near 1.7 GHz of the 1.98 GHz boost at
-#: 700 W. Trainium: 1.0 (not fitted: the Neuron rows are matched by the op tables as they are).
+#: 700 W. Trainium: 1.0, re-checked with ``calibrate --family trainium`` on NRN-TRN-* after the Neuron
+#: collectives moved into the network layer (0.8-1.3 scanned; 1.0 stays best).
 SUSTAINED_COMPUTE = {"gpu": 0.85, "trainium": 1.0}
 #: Idle gap between consecutive kernels of a training step (framework dispatch, launch, synchronisation
 #: not hidden by the stream), added per operator. GPU: fitted with SUSTAINED_COMPUTE on the same rows
 #: (it carries the small-model rows MEG-001..004). Trainium: 0 (the compiler fuses the graph).
 KERNEL_GAP_S = {"gpu": 20e-6, "trainium": 0.0}
-#: Slowdown of tensor-parallel collectives inside a training step relative to the network layer's
-#: alpha-beta time, per chip generation. Trn1 (NeuronLink-v2, Neuron SDK 2.13-2.24): fitted on the Neuron
-#: Trn1 training rows NRN-TRN-001..040 (every decoder row uses TP; BERT rows use none and fit without
-#: it). Corroborated by the Neuron collective docs (NRN-CC-001..011: 58 us floor and 57 GB/s for a 1 GiB
-#: all-reduce, well below the ~145 GB/s the link model gives a 4-chip group). Other generations: 1.
-TP_COLLECTIVE_SLOWDOWN = {"trn1": 6.0}
 GEMM_KINDS = ("gemm", "moe_gemm")
 LOW_PRECISIONS = ("fp8", "mxfp8", "nvfp4", "mxfp4")
 
@@ -203,15 +200,25 @@ def _quant_op(op: "Op", phase: str, dtype: str) -> "Op":
 # ----------------------------------------------------------------------------- communication
 @dataclass(frozen=True)
 class CommModel:
-    """Collective times on the cluster a plan runs on (group placement in Megatron rank order)."""
+    """Collective times on the cluster a plan runs on (group placement in Megatron rank order).
+
+    On Trainium a rank is a NeuronCore (``cores`` per chip at the runtime's default logical-core size):
+    an all-reduce/all-gather/reduce-scatter over consecutive chips (``stride`` 1: TP, or DP when each
+    core is a replica) runs over all their cores, so its bytes move through every core's CC-core DMA
+    rings and its steps include the on-chip ones (:mod:`trnsim.network.neuron`). A strided group (DP
+    next to TP, CP, EP, PP) and point-to-point traffic take one rank per chip that stands for the chip's
+    cores running their own groups side by side. GPUs: one rank per chip.
+    """
 
     topology: object
     domain: int
+    cores: int = 1
 
     def time(self, kind: str, nbytes: float, size: int, stride: int) -> float:
         if size <= 1 or nbytes <= 0:
             return 0.0
-        return _ctime(kind, float(nbytes), size, self.per_domain(size, stride), self.topology)
+        per_chip = self.cores if stride == 1 and kind in _EVERY_RANK_HOLDS_ALL else 1
+        return _ctime(kind, float(nbytes), size * per_chip, self.per_domain(size, stride), per_chip, self.topology)
 
     def per_domain(self, size: int, stride: int) -> int:
         """Members of a group (``size`` ranks, ``stride`` apart) that share one scale-up domain."""
@@ -220,11 +227,18 @@ class CommModel:
         return max(1, min(size, self.domain // stride))
 
 
+#: collectives whose buffer every member holds whole (TP activations, DP gradients of a chip whose cores
+#: are replicas), so a chip's cores are that many ranks with the same buffer
+_EVERY_RANK_HOLDS_ALL = ("all-reduce", "all-gather", "reduce-scatter")
+
+
 @lru_cache(maxsize=65536)
-def _ctime(kind: str, nbytes: float, size: int, per_domain: int, topo: object) -> float:
+def _ctime(kind: str, nbytes: float, ranks: int, per_domain: int, per_chip: int, topo: object) -> float:
     from trnsim.network import Group, collective_time
 
-    return collective_time(kind, nbytes, Group(size, per_domain=per_domain), topo).time  # type: ignore[arg-type]
+    group = Group(ranks, per_domain=per_domain, per_chip=per_chip)
+    # inside a compiled training step the compute engines' DMA traffic shares the engines with the CC rings
+    return collective_time(kind, nbytes, group, topo, busy=True).time  # type: ignore[arg-type]
 
 
 _TOPO_CACHE: dict[tuple[int, int], tuple] = {}
@@ -240,7 +254,7 @@ def comm_model(system: "SystemSpec", chips: int) -> CommModel:
     from trnsim.network import Topology
 
     topo = Topology.from_system(system, chips=chips)
-    cm = CommModel(topo, topo.domain_size)
+    cm = CommModel(topo, topo.domain_size, topo.ranks_per_chip if topo.library == "neuron" else 1)
     if len(_TOPO_CACHE) > 256:
         _TOPO_CACHE.clear()
     _TOPO_CACHE[key] = (system, cm)
@@ -258,7 +272,7 @@ class InlineComm:
 
 
 def layer_comm(model: "ModelSpec", plan: "Plan", cm: CommModel, cost: LayerCost, moe: bool,
-               act_bytes: float = 2.0, tp_slowdown: float = 1.0) -> InlineComm:
+               act_bytes: float = 2.0) -> InlineComm:
     """Exposed TP/SP, CP and EP communication of one layer for one micro-batch on one chip."""
     tokens = plan.micro_batch * plan.seq_len / plan.cp  # tokens of this chip's sequence shard (full over TP)
     h = model.hidden
@@ -269,7 +283,6 @@ def layer_comm(model: "ModelSpec", plan: "Plan", cm: CommModel, cost: LayerCost,
             one = cm.time("all-gather", full, plan.tp, 1) + cm.time("reduce-scatter", full, plan.tp, 1)
         else:
             one = cm.time("all-reduce", full, plan.tp, 1)
-        one *= tp_slowdown
         tp_f, tp_b = 2 * one, 2 * one
         if plan.recompute == "full":
             tp_b += tp_f

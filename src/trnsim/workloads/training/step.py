@@ -22,7 +22,7 @@ from trnsim.parallel.memory import MemoryBreakdown, chunk_layers, lora_params, m
 from trnsim.parallel.plan import Plan
 from trnsim.parallel.schedule import analytic_pipeline_time, simulate_pipeline
 from trnsim.workloads.training.costs import (
-    TP_COLLECTIVE_SLOWDOWN, OpTimeFn, comm_model, compute_costs, layer_comm,
+    OpTimeFn, comm_model, compute_costs, layer_comm,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -172,9 +172,7 @@ def _stages(model: "ModelSpec", system: "SystemSpec", plan: Plan, chips: int,
     chip = system.chip_
     costs = compute_costs(model, chip, plan, op_seconds)
     cm = comm_model(system, chips)
-    slow = TP_COLLECTIVE_SLOWDOWN.get(chip.generation, 1.0)
-    comm_by_type = {name: layer_comm(model, plan, cm, c, any(lt.moe for lt in model.layer_types() if lt.name == name),
-                                     tp_slowdown=slow)
+    comm_by_type = {name: layer_comm(model, plan, cm, c, any(lt.moe for lt in model.layer_types() if lt.name == name))
                     for name, c in costs.layers.items()}
     ranks = chunk_layers(model.layers, plan.pp, plan.vpp)
     params = stage_params(model, plan)
