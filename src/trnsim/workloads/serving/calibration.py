@@ -47,15 +47,6 @@ def iteration_overhead(chip: Any, model: Any, dep: Any) -> float:
     return ITER_OVERHEAD_NEURON
 
 
-# Neuron all-reduce as the runtime measures it (nccom-test, neuron_collective rows NRN-CC-001..011): flat at
-# 58-60 us from 1 KiB to 256 KiB, then 58 us + bytes / 57 GB/s (68 us at 1 MiB, 107 at 4 MiB, 332 at 16 MiB,
-# 1.2 ms at 64 MiB, 18.9 ms at 1 GiB; the Trn2 16-rank rows NRN-CC-016/017 reach the same ~55 GB/s at 512 MiB).
-# The alpha-beta network model, which has no Neuron data to fit its terms on, gives ~12 us for 8 KiB and
-# ~180 us for 16 MiB on 16 Trn1 chips. An all-reduce in a Neuron deployment takes max(network model, this
-# curve). Read off those rows, not fitted on the serving rows.
-NEURON_ALL_REDUCE_FLOOR = 58e-6
-NEURON_ALL_REDUCE_BW = 57e9  # bytes/s
-
 # Fraction of the link rate a KV-cache transfer between disaggregated pools achieves (assumed; NIXL/
 # Neuron DMA transfers of large contiguous blocks).
 KV_TRANSFER_EFF = 0.7
