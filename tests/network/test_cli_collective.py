@@ -39,3 +39,10 @@ def test_constants_listed_with_provenance(cli_json):
     rows = cli_json("collective", "constants")
     assert all(r["provenance"] and r["why"] for r in rows)
     assert any(r["name"] == "nccl.Simple.eff" for r in rows)
+
+
+def test_per_chip_ranks(cli):
+    code, out, _ = cli("collective", "time", "all-reduce", "--bytes", "1MiB", "--system", "trn1.32xlarge", "--per-chip", "2")
+    assert code == 0 and "32 ranks (2 per chip)" in out
+    code, _, err = cli("collective", "time", "all-reduce", "--bytes", "1MiB", "--system", "trn1.32xlarge", "--per-chip", "5")
+    assert code == 2 and "per_chip=5 is impossible" in err

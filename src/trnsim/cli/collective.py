@@ -35,7 +35,8 @@ def time_(
     kind: str = typer.Argument(..., help="all-reduce, all-gather, reduce-scatter, all-to-all, broadcast, reduce, send-recv"),
     nbytes: str = typer.Option(..., "--bytes", "-b", help="message size: 4096, 64KiB, 512MB, 1GiB (nccl-tests convention)"),
     system: str = typer.Option(..., "--system", "-s", help="catalog system name or a system TOML file"),
-    group: Optional[int] = typer.Option(None, "--group", "-g", help="chips in the communicator (default: all chips)"),
+    group: Optional[int] = typer.Option(None, "--group", "-g", help="ranks in the communicator (default: all chips)"),
+    per_chip: int = typer.Option(1, "--per-chip", help="ranks per chip (NeuronCores: 2 on Trn1, 4 logical at LNC=2 on Trn2/Trn3)"),
     chips: Optional[int] = typer.Option(None, "--chips", help="cluster size in chips (several systems over scale-out)"),
     per_domain: Optional[int] = typer.Option(
         None, "--per-domain", help="group members per scale-up domain (default: packed consecutively)"
@@ -51,16 +52,17 @@ def time_(
     size = parse_size(nbytes)
     spec = load_system(system)
     topo = Topology.from_system(spec, chips=chips)
-    n = topo.chips if group is None else group
+    n = topo.chips * per_chip if group is None else group
     if kind.strip().lower().replace("_", "-") in ("send-recv", "sendrecv", "p2p", "send", "recv") and group is None:
         n = 2
-    r = collective_time(kind, size, Group(n, per_domain, per_node), topo, algorithm=algorithm)
+    r = collective_time(kind, size, Group(n, per_domain, per_node, per_chip=per_chip), topo, algorithm=algorithm)
     if json:
         d = r.as_dict()
         d["candidates"] = [{"algorithm": a, "protocol": p, "time": t} for a, p, t in r.candidates]
         print_json(d)
         return
-    console.print(f"[bold]{r.kind}[/] of {_fmt_bytes(r.nbytes)} over {r.group} chips of {topo.name} "
+    who = f"{r.group} chips" if per_chip == 1 else f"{r.group} ranks ({per_chip} per chip)"
+    console.print(f"[bold]{r.kind}[/] of {_fmt_bytes(r.nbytes)} over {who} of {topo.name} "
                   f"({r.per_domain} per domain x {r.domains} domain{'s' if r.domains > 1 else ''})", highlight=False)
     console.print(f"  time       {_fmt_time(r.time)}  (alpha {_fmt_time(r.alpha)} + beta {_fmt_time(r.beta)})",
                   highlight=False)
