@@ -69,7 +69,18 @@ def test_neuroncore_table_spot_check():
     chip = load_chip("trn2")
     ct = t.chips[chip.name]
     assert ct.family["gemm.bf16"][0] == "neuroncore"
-    assert ct.family["attention.bf16"][0] == "assumed"  # analytic until the canonical kernel is pipelined
+    assert ct.family["attention.bf16"][0] == "neuroncore"
+    assert ct.family["attention_cache.bf16"][0] == "neuroncore"
+    # a decode grid point (decode kernel, canonical 32 units per core) recomputed from the kernel
+    from trnsim.ops import nc_attention
+    from trnsim.ops.calibrate_trainium import ATTN_CANON
+
+    fresh = nc_attention.attention_tables(chip, [1], [512], ATTN_CANON)
+    assert ct.attention_cache["bf16"](1, 512) == pytest.approx(fresh["attention_cache"]["bf16"]["util"][0][0], rel=0.05), \
+        "stale: rerun python -m trnsim.ops.calibrate_trainium --method neuroncore --write"
+    # decode attention streams the KV cache near the HBM roofline; prefill is compute-bound at a fraction of peak
+    assert ct.attention_cache["bf16"](1, 32768) > 0.8
+    assert 0.2 < ct.attention["bf16"](8192, 8192) < 0.8
     m, n, k = 128, 512, 512
     tk = nc_kernels.gemm_time(chip, m, n, k, "bf16")
     sol = max(2 * m * n * k / chip.flops("bf16"), (m * k + k * n + m * n) * 2 / chip.hbm_bandwidth.si)

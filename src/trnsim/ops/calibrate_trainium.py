@@ -348,11 +348,13 @@ def neuroncore_available() -> tuple[bool, str]:
 # families/dtypes the canonical NKI kernels do not cover well yet keep the analytic model (recorded per table)
 NC_GEMM_DTYPES = ("bf16", "fp8", "fp32")
 NC_ANALYTIC_REASON = {
-    "attention": "the canonical NKI FlashAttention kernel is latency-bound on the timing model (about 0.1 of peak, "
-                 "engines < 35% busy: no production-grade software pipelining yet), so attention keeps the analytic "
-                 "tile model",
     "mxfp8": "no MX (nc_matmul_mx) canonical kernel yet",
 }
+NC_ATTENTION_METHOD = (
+    "neuroncore timing model: trnsim.ops.nc_attention kernels, bf16, GQA q_heads=32 kv_heads=8 head_dim=128; "
+    "rows with q_len*group <= 128: decode_attention_kernel (paged KV cache, 512-key blocks, 32 (sequence, KV head) "
+    "units per core stacked on the partitions); longer rows: prefill_attention_kernel (causal FlashAttention forward, "
+    "1024-key steps, modulo-scheduled, the GQA heads of a core sharing resident K/V)")
 
 
 NC_V2_REASON = ("NeuronCore-v2: the canonical GEMM on the timing model (DMA-bound at the calibrated NC-v2 strided DMA "
@@ -383,17 +385,23 @@ def neuroncore_tables(chip: ChipSpec) -> dict:
                       gm=NC_GEMM_M, gn=NC_GEMM_N, gk=NC_GEMM_K, aq=[1], akv=[128], progress=True,
                       dtypes=[d for d in gemm_dtypes(chip) if d in NC_GEMM_DTYPES])
     an = analytic_tables(chip)
-    out = {"gemm": {}, "attention": an["attention"], "stream": nc["stream"],
-           "provenance": {"stream": ("neuroncore", "neuroncore timing model")}}
+    from trnsim.ops import nc_attention
+
+    att = nc_attention.attention_tables(chip, NC_ATTN_Q, NC_ATTN_KV, ATTN_CANON, progress=True)
+    out = {"gemm": {}, "attention": att["attention"], "attention_cache": att["attention_cache"], "stream": nc["stream"],
+           "provenance": {"stream": ("neuroncore", "neuroncore timing model", "trnsim.ops.nc_kernels.stream_kernel")}}
     for dt in gemm_dtypes(chip):
         if dt in nc["gemm"]:
             out["gemm"][dt] = nc["gemm"][dt]
-            out["provenance"][f"gemm.{dt}"] = ("neuroncore", "neuroncore timing model")
+            out["provenance"][f"gemm.{dt}"] = ("neuroncore", "neuroncore timing model", "trnsim.ops.nc_kernels.gemm_kernel")
         else:
             out["gemm"][dt] = an["gemm"][dt]
             out["provenance"][f"gemm.{dt}"] = ("assumed", "analytic: " + NC_ANALYTIC_REASON.get(dt, "no canonical kernel"))
-    for dt in out["attention"]:
-        out["provenance"][f"attention.{dt}"] = ("assumed", "analytic: " + NC_ANALYTIC_REASON["attention"])
+    for fam in ("attention", "attention_cache"):
+        for dt in out[fam]:
+            out["provenance"][f"{fam}.{dt}"] = ("neuroncore", NC_ATTENTION_METHOD,
+                                                "trnsim.ops.nc_attention.decode_attention_kernel (q_len*group <= 128), "
+                                                "trnsim.ops.nc_attention.prefill_attention_kernel")
     return out
 
 

@@ -145,29 +145,48 @@ def decode_attention_kernel(qT, kT, v, mask=None, bf16_transpose: bool = True):
 
 # ----------------------------------------------------------------------------- prefill
 def prefill_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2, bf16_transpose: bool = True):
-    """qT [d, Q] (the queries are the last Q positions), kT [d, S], v [S/KB, 128, (KB/128)*d] (row-major
-    ``[KB, d]`` V blocks seen partition-major: key = blk*KB + (KB/128)*p + c) -> out [Q, d]."""
+    """Per head h (KV head h // group, group = H / kT.shape[0]): qT [H, d, Q] (the queries are the last Q
+    positions), kT [H/group, d, S], v [H/group, S/KB, 128, (KB/128)*d]
+    (row-major ``[KB, d]`` V blocks seen partition-major: key = blk*KB + (KB/128)*p + c) -> out [H, Q, d]."""
     nl, nisa = _nl(), _nisa()
-    d, Q = qT.shape
-    S = kT.shape[1]
-    nblk_all, _, ncd = v.shape
+    H, d, Q = qT.shape
+    S = kT.shape[2]
+    group = H // kT.shape[0]
+    nblk_all, _, ncd = v.shape[1:]
     nc = ncd // d
     KB = nc * 128
     TQ = min(128, Q)
     MB = min(512, KB)
     scale = 1.0 / math.sqrt(d)
-    out = nl.ndarray((Q, d), dtype=v.dtype, buffer=nl.shared_hbm)
-    # K, V and Q stay resident (<= 64 KiB per partition each at S = 32K); block-sized loads so the
-    # first steps start while the rest streams in
-    keys = nl.ndarray((d, S), dtype=kT.dtype, buffer=nl.sbuf)
-    vals = nl.ndarray((128, nblk_all, ncd), dtype=v.dtype, buffer=nl.sbuf)
-    for j in range(nblk_all):
-        nisa.dma_copy(dst=keys[:, j * KB:(j + 1) * KB], src=kT[:, j * KB:(j + 1) * KB])
-        nisa.dma_copy(dst=vals[:, j, :], src=v[j])
-    qs = nl.ndarray((d, Q), dtype=qT.dtype, buffer=nl.sbuf)
-    QC = max(TQ, min(Q, 1024))
-    for c0 in range(0, Q, QC):
-        nisa.dma_copy(dst=qs[:, c0:c0 + QC], src=qT[:, c0:c0 + QC])
+    out = nl.ndarray((H, Q, d), dtype=v.dtype, buffer=nl.shared_hbm)
+    res: dict[int, tuple] = {}
+
+    tri = None
+    if causal and TQ == 128:   # additive causal mask of a diagonal chunk: 0 where key <= query, else -inf
+        zero = nl.ndarray((128, 128), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.memset(dst=zero, value=0.0, engine="gpsimd")
+        tri = nl.ndarray((128, 128), dtype=nl.float32, buffer=nl.sbuf)
+        nisa.affine_select(dst=tri, pattern=[[-1, 128]], channel_multiplier=1, on_true_tile=zero,
+                           on_false_value=NEG, cmp_op=nl.greater_equal, offset=0)
+
+    def load(h):
+        """A head's K, V and Q stay resident while its tiles run (<= 64 KiB per partition each at S = 32K);
+        block-sized loads, issued one head ahead, so its first steps start while the rest streams in."""
+        qs = nl.ndarray((d, Q), dtype=qT.dtype, buffer=nl.sbuf)
+        if h % group and h - 1 in res:  # GQA: the heads of one KV head share its resident K and V
+            res[h] = (*res[h - 1][:2], qs)
+            nisa.dma_copy(dst=qs, src=qT[h])
+            return
+        keys = nl.ndarray((d, S), dtype=kT.dtype, buffer=nl.sbuf)
+        vals = nl.ndarray((128, nblk_all, ncd), dtype=v.dtype, buffer=nl.sbuf)
+        QC = max(TQ, min(Q, 1024))
+        for c0 in range(0, Q, QC):
+            nisa.dma_copy(dst=qs[:, c0:c0 + QC], src=qT[h, :, c0:c0 + QC])
+        for j in range(nblk_all):
+            nisa.dma_copy(dst=keys[:, j * KB:(j + 1) * KB], src=kT[h // group, :, j * KB:(j + 1) * KB])
+            nisa.dma_copy(dst=vals[:, j, :], src=v[h // group, j])
+        res[h] = (keys, vals, qs)
+
     pdt = v.dtype if bf16_transpose else nl.float32
     live: deque = deque(maxlen=3 * interleave)
 
@@ -175,6 +194,7 @@ def prefill_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2
         """QK^T of block j (only the keys some row of the tile sees) into a fresh PSUM tile."""
         w = min(KB, st["vis"] - j * KB)
         w = min(KB, -(-w // 128) * 128)
+        keys, qs = st["keys"], st["qs"]
         q = qs[:, st["i"] * TQ:(st["i"] + 1) * TQ]
         s_ps = nl.ndarray((TQ, KB), dtype=nl.float32, buffer=nl.psum)
         for c0 in range(0, w, MB):
@@ -182,10 +202,11 @@ def prefill_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2
             nisa.nc_matmul(dst=s_ps[:, c0:c0 + m], stationary=q, moving=keys[:, j * KB + c0:j * KB + c0 + m])
         return s_ps, w
 
-    def begin(i):
+    def begin(h, i):
         first = S - Q + i * TQ
         vis = min(S, first + TQ) if causal else S
-        st = {"i": i, "first": first, "vis": vis, "nblk": math.ceil(vis / KB), "done": 0,
+        keys, vals, qs = res[h]
+        st = {"h": h, "keys": keys, "vals": vals, "qs": qs, "i": i, "first": first, "vis": vis, "nblk": math.ceil(vis / KB), "done": 0,
               "max": nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf),
               "sum": nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf),
               "acc": nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.sbuf)}
@@ -201,7 +222,10 @@ def prefill_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2
         yield
         s = s_ps[:, :w]
         keep = [s_ps]
-        if causal and j * KB + w - 1 > first:
+        if causal and j * KB + w - 1 > first and tri is not None and j * KB + w - 128 == first:
+            # only the diagonal 128 x 128 chunk is partly visible: add the -inf upper triangle in PSUM
+            nisa.tensor_tensor(dst=s_ps[:, w - 128:w], data1=s_ps[:, w - 128:w], data2=tri, op=nl.add)
+        elif causal and j * KB + w - 1 > first:
             # key j*KB + c is visible to query row p iff first + p - j*KB - c >= 0
             raw = nl.ndarray((TQ, w), dtype=nl.float32, buffer=nl.sbuf)
             nisa.activation(dst=raw, op=nl.copy, data=s)
@@ -244,7 +268,7 @@ def prefill_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2
         yield
         o_ps = nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.psum)
         for c in range(nc):
-            nisa.nc_matmul(dst=o_ps, stationary=pT[:pw, c, :], moving=vals[:pw, j, c * d:(c + 1) * d])
+            nisa.nc_matmul(dst=o_ps, stationary=pT[:pw, c, :], moving=st["vals"][:pw, j, c * d:(c + 1) * d])
         acc = st["acc"]
         st["acc"] = nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.sbuf)
         nisa.scalar_tensor_tensor(dst=st["acc"], data=acc, op0=nl.multiply, operand0=alpha, op1=nl.add,
@@ -260,40 +284,136 @@ def prefill_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2
         nisa.reciprocal(dst=inv, data=st["sum"])
         o = nl.ndarray((TQ, d), dtype=v.dtype, buffer=nl.sbuf)
         nisa.tensor_scalar(dst=o, data=st["acc"], op0=nl.multiply, operand0=inv, engine="gpsimd")
-        nisa.dma_copy(dst=out[st["i"] * TQ:(st["i"] + 1) * TQ, :], src=o)
+        nisa.dma_copy(dst=out[st["h"], st["i"] * TQ:(st["i"] + 1) * TQ, :], src=o)
         live.append([inv, o])
 
-    # the (tile, block) steps in issue order: ``interleave`` tiles round robin, a finished tile's slot
-    # taking the next tile
+    # the (head, tile, block) steps in issue order: ``interleave`` tiles round robin, a finished tile's
+    # slot taking the next tile (of this head, then of the next)
     n_tiles = Q // TQ
     order = []
-    todo = iter(range(n_tiles))
-    slots = [[i, 0] for _, i in zip(range(interleave), todo)]
+    todo = iter([(h, i) for h in range(H) for i in range(n_tiles)])
+    slots = [[h, i, 0] for _, (h, i) in zip(range(interleave), todo)]
     while slots:
         nxt_slots = []
         for sl in slots:
             order.append(tuple(sl))
-            sl[1] += 1
-            i = sl[0]
-            first = S - Q + i * TQ
-            if sl[1] < math.ceil((min(S, first + TQ) if causal else S) / KB):
+            sl[2] += 1
+            first = S - Q + sl[1] * TQ
+            if sl[2] < math.ceil((min(S, first + TQ) if causal else S) / KB):
                 nxt_slots.append(sl)
             else:
-                i2 = next(todo, None)
-                if i2 is not None:
-                    nxt_slots.append([i2, 0])
+                nx = next(todo, None)
+                if nx is not None:
+                    nxt_slots.append([nx[0], nx[1], 0])
         slots = nxt_slots
     # modulo schedule: at time t, stage k of step t - k (k = 0..3), so every engine's in-order stream
     # holds work whose inputs were produced a stage earlier (QK^T runs three steps ahead of PV)
-    states: dict[int, dict] = {}
+    states: dict[tuple, dict] = {}
     active: deque = deque()
+    load(0)
     for t in range(len(order) + 4):
         if t < len(order):
-            i, j = order[t]
+            h, i, j = order[t]
             if j == 0:
-                states[i] = begin(i)
-            active.append(step(states[i], j))
+                if h not in res:
+                    load(h)
+                if i == 0 and h + 1 < H:
+                    load(h + 1)
+                    if (h - 1) // group != h // group:
+                        res.pop(h - 1, None)
+                states[h, i] = begin(h, i)
+            active.append(step(states[h, i], j))
         for g in reversed(list(active)):   # newest step first: stage 0 of step t, stage 1 of step t-1, ...
             if next(g, StopIteration) is StopIteration:
                 active.remove(g)
     return out
+
+
+# ----------------------------------------------------------------------------- timing and tables
+DECODE_UNITS_PER_CORE = 32   # canonical decode batch: 32 (sequence, KV head) units per NeuronCore
+PREFILL_HEADS_SIMULATED = 2  # heads per core traced back to back (the per-head time of the second is steady state)
+KB_PREFILL = 1024
+
+
+def _bf16(chip) -> bool:
+    return (chip.core_spec.version if chip.core_spec else 3) >= 3
+
+
+def _r128(x: int) -> int:
+    return max(128, -(-x // 128) * 128)
+
+
+def decode_time(chip, batch: int, q_len: int, kv_len: int, q_heads: int, kv_heads: int, d: int) -> float:
+    """Seconds for decode attention (``q_len * group <= 128`` query rows per (sequence, KV head))."""
+    from trnsim.nki import shape_only
+    from trnsim.ops.nc_kernels import _np_dtype, _simulate
+
+    bf = _np_dtype("bf16")
+    R = q_len * (q_heads // kv_heads)
+    units = batch * kv_heads
+    per_core = math.ceil(units / chip.cores)
+    KB = min(KB_DECODE, _r128(kv_len))
+    nblk = -(-kv_len // KB)
+    args = [shape_only((d, per_core * R), bf), shape_only((per_core, nblk, d, KB), bf),
+            shape_only((per_core, nblk, 128, (KB // 128) * d), bf)]
+    if q_len > 1:
+        args.append(shape_only((R, KB), _np_dtype("fp32")))
+    return _simulate(chip, decode_attention_kernel, tuple(args), {"bf16_transpose": _bf16(chip)},
+                     min(chip.cores, units))
+
+
+def prefill_time(chip, batch: int, q_len: int, kv_len: int, q_heads: int, kv_heads: int, d: int) -> float:
+    """Seconds for a causal FlashAttention forward: ``batch * q_heads`` heads spread over the cores."""
+    from trnsim.nki import shape_only
+    from trnsim.ops.nc_kernels import _np_dtype, _simulate
+
+    bf = _np_dtype("bf16")
+    units = batch * q_heads
+    per_core = math.ceil(units / chip.cores)
+    G = q_heads // kv_heads
+    H = min(per_core, max(PREFILL_HEADS_SIMULATED, G))
+    grp = G if H % G == 0 and per_core % G == 0 else 1   # a core's heads are whole GQA groups
+    KB = min(KB_PREFILL, _r128(kv_len))
+    S = -(-kv_len // KB) * KB
+    Q = q_len if q_len < 128 else _r128(q_len)
+    t = _simulate(chip, prefill_attention_kernel,
+                  (shape_only((H, d, Q), bf), shape_only((H // grp, d, S), bf),
+                   shape_only((H // grp, S // KB, 128, (KB // 128) * d), bf)),
+                  {"causal": True, "bf16_transpose": _bf16(chip)}, min(chip.cores, units))
+    return t * per_core / H
+
+
+def attention_tables(chip, q_grid, kv_grid, canon: dict, progress: bool = False) -> dict:
+    """``attention`` and ``attention_cache`` bf16 utilisation grids (q_len x kv_len) from the kernels above.
+
+    Rows with ``q_len * group <= 128`` (decode, speculative verification) use the decode kernel at the
+    canonical decode batch (``DECODE_UNITS_PER_CORE`` units per core); longer rows the prefill kernel
+    at ``ceil(cores / kv_heads)`` sequences (all q heads spread over the cores), causal.
+    ``attention_cache`` (decode-phase ops) equals ``attention`` except that it is defined by the
+    decode kernel's paged-cache layout; both are kept so the lookup coordinates stay as before."""
+    import sys
+
+    from trnsim.ops.shapes import attention_work
+
+    hq, hk, d = canon["q_heads"], canon["kv_heads"], canon["head_dim"]
+    G = hq // hk
+    util = []
+    for q in q_grid:
+        if progress:
+            print(f"  {chip.name} attention q={q}", file=sys.stderr, flush=True)
+        row = []
+        for kv in kv_grid:
+            kvx = max(kv, q)
+            if q * G <= 128:
+                batch = max(1, math.ceil(DECODE_UNITS_PER_CORE * chip.cores / hk))
+                t = decode_time(chip, batch, q, kvx, hq, hk, d)
+            else:
+                batch = max(1, math.ceil(chip.cores / hk))
+                t = prefill_time(chip, batch, q, kvx, hq, hk, d)
+            f, byts, _ = attention_work({"batch": batch, "q_len": q, "kv_len": kvx, "q_heads": hq, "kv_heads": hk,
+                                         "head_dim": d, "causal": int(q > 1)}, "bf16")
+            sol = max(f / chip.flops("bf16"), byts / chip.hbm_bandwidth.si)
+            row.append(min(1.0, sol / t))
+        util.append(row)
+    g = {"q_len": list(q_grid), "kv_len": list(kv_grid), "util": util}
+    return {"attention": {"bf16": g}, "attention_cache": {"bf16": {**g, "util": [list(r) for r in util]}}}

@@ -54,8 +54,9 @@ def to_toml(per_chip: dict[str, dict], method: str, command: str) -> str:
     ]
     if method == "neuroncore":
         lines += [
-            'note = "GEMM (bf16/fp8/fp32) and streaming from the NeuronCore timing model on canonical NKI kernels '
-            '(trnsim.ops.nc_kernels); attention and MX GEMMs from the analytic tile model -- each table names its provenance"',
+            'note = "GEMM (bf16/fp8/fp32), attention (prefill and decode) and streaming from the NeuronCore timing model on '
+            'canonical NKI kernels (trnsim.ops.nc_kernels, trnsim.ops.nc_attention) on NeuronCore-v3+; MX GEMMs and '
+            'NeuronCore-v2 chips from the analytic tile model -- each table names its provenance"',
             f"assumed_overlap = {OVERLAP}  # analytic tables only",
             f"assumed_dram_eff = {DRAM_EFF}  # analytic tables only",
         ]
@@ -76,8 +77,11 @@ def to_toml(per_chip: dict[str, dict], method: str, command: str) -> str:
         def prov_lines(key: str) -> list[str]:
             if key not in fam:
                 return []
-            pv, how = fam[key]
-            return [f'provenance = "{pv}"', f'method = "{how}"']
+            pv, how, *kernel = fam[key]
+            out = [f'provenance = "{pv}"', f'method = "{how}"']
+            if kernel and pv == "neuroncore":
+                out += [f'kernel = "{kernel[0]}"', f'command = "{command}"']
+            return out
 
         for gfam in ("gemm", "gemm_const"):
             for dt, g in t.get(gfam, {}).items():
