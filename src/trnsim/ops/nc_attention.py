@@ -188,18 +188,24 @@ def prefill_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2
         res[h] = (keys, vals, qs)
 
     pdt = v.dtype if bf16_transpose else nl.float32
-    live: deque = deque(maxlen=3 * interleave)
+    live: deque = deque(maxlen=2)
+    # PSUM: explicit rotating buffers, 6.5 of the 8 banks (scores 2 x 2 banks, P^T 2 x 1, O 2 x 1/4); a
+    # step reuses the buffers of the step two before it, so the model sees the real WAR dependencies
+    s_pool = [nl.ndarray((TQ, KB), dtype=nl.float32, buffer=nl.psum) for _ in range(2)]
+    pT_pool = [nl.ndarray((128, nc, TQ), dtype=pdt, buffer=nl.psum) for _ in range(2)]
+    o_pool = [nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.psum) for _ in range(2)]
 
-    def scores(st, j):
+    def scores(st, j, t):
         """QK^T of block j (only the keys some row of the tile sees) into a fresh PSUM tile."""
         w = min(KB, st["vis"] - j * KB)
         w = min(KB, -(-w // 128) * 128)
         keys, qs = st["keys"], st["qs"]
         q = qs[:, st["i"] * TQ:(st["i"] + 1) * TQ]
-        s_ps = nl.ndarray((TQ, KB), dtype=nl.float32, buffer=nl.psum)
+        s_ps = s_pool[t % 2]
         for c0 in range(0, w, MB):
             m = min(MB, w - c0)
-            nisa.nc_matmul(dst=s_ps[:, c0:c0 + m], stationary=q, moving=keys[:, j * KB + c0:j * KB + c0 + m])
+            nisa.nc_matmul(dst=s_ps[:, c0:c0 + m], stationary=q, moving=keys[:, j * KB + c0:j * KB + c0 + m],
+                           accumulate=False)
         return s_ps, w
 
     def begin(h, i):
@@ -215,10 +221,10 @@ def prefill_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2
         nisa.memset(dst=st["acc"], value=0.0, engine="gpsimd")
         return st
 
-    def step(st, j):
+    def step(st, j, t):
         """One (query tile, key block) step in four stages: QK^T | mask + online softmax | P^T | PV + rescale."""
         first = st["first"]
-        s_ps, w = scores(st, j)
+        s_ps, w = scores(st, j, t)
         yield
         s = s_ps[:, :w]
         keep = [s_ps]
@@ -254,7 +260,7 @@ def prefill_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2
         # P^T chunk c holds keys nc*p + c of the block (the V block's partition-major view); a partial
         # (causal tail) block of w keys covers partitions p < w / nc of every chunk
         pw = w // nc
-        pT_ps = nl.ndarray((128, nc, TQ), dtype=pdt, buffer=nl.psum)
+        pT_ps = pT_pool[t % 2]
         for c in range(nc):
             nisa.nc_transpose(dst=pT_ps[:pw, c, :], data=p[:, c::nc])
         pT = nl.ndarray((128, nc, TQ), dtype=v.dtype, buffer=nl.sbuf)
@@ -266,9 +272,10 @@ def prefill_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2
         else:
             nisa.activation(dst=pT[:pw, cut:, :], op=nl.copy, data=pT_ps[:pw, cut:, :])
         yield
-        o_ps = nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.psum)
+        o_ps = o_pool[t % 2]
         for c in range(nc):
-            nisa.nc_matmul(dst=o_ps, stationary=pT[:pw, c, :], moving=st["vals"][:pw, j, c * d:(c + 1) * d])
+            nisa.nc_matmul(dst=o_ps, stationary=pT[:pw, c, :], moving=st["vals"][:pw, j, c * d:(c + 1) * d],
+                           accumulate=c > 0)
         acc = st["acc"]
         st["acc"] = nl.ndarray((TQ, d), dtype=nl.float32, buffer=nl.sbuf)
         nisa.scalar_tensor_tensor(dst=st["acc"], data=acc, op0=nl.multiply, operand0=alpha, op1=nl.add,
@@ -278,6 +285,7 @@ def prefill_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2
         st["done"] += 1
         if st["done"] == st["nblk"]:
             finish(st)
+            states.pop((st["h"], st["i"]), None)
 
     def finish(st):
         inv = nl.ndarray((TQ, 1), dtype=nl.float32, buffer=nl.sbuf)
@@ -322,7 +330,7 @@ def prefill_attention_kernel(qT, kT, v, causal: bool = True, interleave: int = 2
                     if (h - 1) // group != h // group:
                         res.pop(h - 1, None)
                 states[h, i] = begin(h, i)
-            active.append(step(states[h, i], j))
+            active.append(step(states[h, i], j, t))
         for g in reversed(list(active)):   # newest step first: stage 0 of step t, stage 1 of step t-1, ...
             if next(g, StopIteration) is StopIteration:
                 active.remove(g)
