@@ -147,12 +147,13 @@ def run_serving(spec: ServingSpec, system: SystemSpec, price: PriceInfo) -> tupl
 
     model = load_model(spec.model)
     chip = system.chip_
+    prec = chip.best_dtype(("mxfp8", "fp8", "bf16")) if spec.precision == "auto" else spec.precision
     slo = SLO(ttft=spec.slo_ttft_ms / 1e3, tpot=spec.slo_tpot_ms / 1e3)
     best = None
     for tp in spec.tp:
         if tp > system.scale_up.domain_size or system.num_chips % tp:
             continue
-        dep = Deployment(replicas=system.num_chips // tp, tp=tp, dtype=spec.precision)
+        dep = Deployment(replicas=system.num_chips // tp, tp=tp, dtype=prec)
         try:
             r = max_batch_under(model, system, dep, isl=spec.isl, osl=spec.osl, tpot=slo.tpot, ttft=slo.ttft)
         except TrnsimError:
@@ -174,13 +175,13 @@ def run_serving(spec: ServingSpec, system: SystemSpec, price: PriceInfo) -> tupl
         raise TrnsimError(f"{spec.model} cannot meet the SLO on {system.name} at any TP in {spec.tp}")
     dep, r, ev, frac, rate = best
     per_chip = rate / dep.total_chips
-    util = _serving_utilization(model, chip, r, dep.tp, spec.precision)
+    util = _serving_utilization(model, chip, r, dep.tp, prec)
     scale = per_chip / r.output_tokens_per_s_per_chip  # the measured load vs the analytic operating point
     util = Utilization(util.compute * scale, util.memory * scale, util.link * scale)
     power = system_power(system, util).per_chip_facility_w
     mem = memory_plan(model, chip, dep)
     vals = {
-        "plan": f"{dep.replicas} x TP{dep.tp:g} ({spec.precision}) at {frac:.0%} of the analytic SLO rate",
+        "plan": f"{dep.replicas} x TP{dep.tp:g} ({prec}) at {frac:.0%} of the analytic SLO rate",
         "out_tok_s_per_chip": per_chip, "out_tok_s_system": rate,
         "ttft_p50_ms": ev.ttft["p50"] * 1e3, "ttft_p99_ms": ev.ttft["p99"] * 1e3,
         "tpot_p50_ms": ev.tpot["p50"] * 1e3, "tpot_p99_ms": ev.tpot["p99"] * 1e3,
@@ -303,6 +304,12 @@ def _assumptions(systems: list[SystemSpec], prices: dict[str, PriceInfo]) -> lis
                        "per chip-hour at which it would match the baseline's $ per token")
         elif "as " in p.label:
             out.append(f"{s.title}: priced {p.label}")
+    if any(s.chip_.family != "gpu" and s.chip_.generation not in ("trn1", "inf2") for s in systems):
+        out.append("Trainium2/3 serving has no validation rows: its step cost carries the Neuron runtime constants "
+                   "read off Trn1-era measurements (a ~57 us launch floor per collective, paid by every tensor-parallel "
+                   "all-reduce, including those between the NeuronCores of one chip; `trnsim collective constants`). "
+                   "Newer runtimes report lower collective overheads, so these serving figures are likely pessimistic "
+                   "for Trainium; training figures are less sensitive (fewer, larger collectives)")
     out.append("Power model: utilisation-based (idle + dynamic share of TDP), host share and PUE from "
                "trnsim/economics/power.toml (all assumed).")
     return list(dict.fromkeys(out))

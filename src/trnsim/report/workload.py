@@ -20,7 +20,7 @@
     model = "llama-3.3-70b"
     isl = 2048
     osl = 256
-    precision = "fp8"
+    precision = "auto"                     # best low-precision format each chip has, or a name
     slo_ttft_ms = 2000
     slo_tpot_ms = 50
     tp = [1, 2, 4, 8, 16]                  # chips per replica to search
@@ -65,7 +65,7 @@ class ServingSpec(_M):
     model: str
     isl: int = Field(default=2048, gt=0)
     osl: int = Field(default=256, gt=0)
-    precision: str = "fp8"
+    precision: str = "auto"
     slo_ttft_ms: float = Field(default=2000, gt=0)
     slo_tpot_ms: float = Field(default=50, gt=0)
     tp: list[int] = [1, 2, 4, 8, 16]

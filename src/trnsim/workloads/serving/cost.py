@@ -367,8 +367,13 @@ def _model_ops(model: Any, tokens: int, dep: Deployment, tp: int) -> tuple[list,
 
 
 def _act_dtype(dtype: str) -> str:
-    """Activation dtype of the model's ops: fp8 serving runs fp8 GEMMs; int8/int4 weights compute in bf16."""
-    return dtype if dtype in ("bf16", "fp16", "fp32", "fp8") else ("fp8" if dtype.startswith(("mx", "nv", "fp4")) else "bf16")
+    """GEMM dtype of the model's ops. fp8 and the MX formats (MXFP8/MXFP4 on Trainium3, published at 2x the
+    fp8 rate) run their GEMMs in that format; NVFP4/FP4 GEMMs are costed at the fp8 rate (assumed: no FP4
+    microbenchmark rows exist to fit an FP4 efficiency, and Blackwell FP4 MLPerf rows do not show the 2x);
+    int8/int4 weights compute in bf16."""
+    if dtype in ("bf16", "fp16", "fp32", "fp8", "mxfp8", "mxfp4"):
+        return dtype
+    return "fp8" if dtype.startswith(("nv", "fp4")) else "bf16"
 
 
 def _fallback_linear_ops(model: Any, tokens: int, dtype: str, tp: int) -> list:
