@@ -305,11 +305,14 @@ def _assumptions(systems: list[SystemSpec], prices: dict[str, PriceInfo]) -> lis
         elif "as " in p.label:
             out.append(f"{s.title}: priced {p.label}")
     if any(s.chip_.family != "gpu" and s.chip_.generation not in ("trn1", "inf2") for s in systems):
-        out.append("Trainium2/3 serving has no validation rows: its step cost carries the Neuron runtime constants "
-                   "read off Trn1-era measurements (a ~57 us launch floor per collective, paid by every tensor-parallel "
-                   "all-reduce, including those between the NeuronCores of one chip; `trnsim collective constants`). "
-                   "Newer runtimes report lower collective overheads, so these serving figures are likely pessimistic "
-                   "for Trainium; training figures are less sensitive (fewer, larger collectives)")
+        out.append("Trainium2/3 have no validation rows. Their collectives use the Neuron runtime model of "
+                   "trnsim.network (`trnsim collective constants`), whose constants were read off Trn1-era and old "
+                   "nccom-test documentation examples: a ~57 us launch floor per collective (also between the "
+                   "NeuronCores of one chip) and a per-rank rate of CC-cores x one DMA engine (about 92 GB/s per "
+                   "logical core on Trn2, far below the NeuronLink rate), halved while compute runs. This makes "
+                   "exposed communication about half of the Trainium training step and dominates Trainium serving "
+                   "steps; if newer runtimes drive more DMA engines per collective, these Trainium figures are "
+                   "pessimistic")
     out.append("Power model: utilisation-based (idle + dynamic share of TDP), host share and PUE from "
                "trnsim/economics/power.toml (all assumed).")
     return list(dict.fromkeys(out))
