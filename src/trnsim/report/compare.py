@@ -274,7 +274,7 @@ def run_comparison(wl: Workload, progress: Progress | None = None, executor: Any
     for s in systems:
         dtype = s.chip_.best_dtype(("mxfp8", "fp8", "bf16"))
         rep.explain += _explain(s, prices[s.name], dtype)
-    rep.assumptions = _assumptions(systems, prices)
+    rep.assumptions = _assumptions(systems, prices, rep.breakdowns)
     return rep
 
 
@@ -291,7 +291,8 @@ def _claims(rep: ComparisonReport, names: list[str]) -> list:
     return claims
 
 
-def _assumptions(systems: list[SystemSpec], prices: dict[str, PriceInfo]) -> list[str]:
+def _assumptions(systems: list[SystemSpec], prices: dict[str, PriceInfo],
+                 breakdowns: dict[str, dict[str, float]]) -> list[str]:
     out = []
     for s in systems:
         tdp = s.chip_.tdp
@@ -304,15 +305,17 @@ def _assumptions(systems: list[SystemSpec], prices: dict[str, PriceInfo]) -> lis
                        "per chip-hour at which it would match the baseline's $ per token")
         elif "as " in p.label:
             out.append(f"{s.title}: priced {p.label}")
-    if any(s.chip_.family != "gpu" and s.chip_.generation not in ("trn1", "inf2") for s in systems):
+    newer = [s for s in systems if s.chip_.family != "gpu" and s.chip_.generation not in ("trn1", "inf2")]
+    if newer:
+        shares = [b["exposed comm"] / sum(b.values()) for n, b in breakdowns.items()
+                  if n in {s.name for s in newer} and sum(b.values()) > 0]
+        share = f"exposed communication is {min(shares):.0%}-{max(shares):.0%} of their training step; " if shares else ""
         out.append("Trainium2/3 have no validation rows. Their collectives use the Neuron runtime model of "
                    "trnsim.network (`trnsim collective constants`), whose constants were read off Trn1-era and old "
-                   "nccom-test documentation examples: a ~57 us launch floor per collective (also between the "
-                   "NeuronCores of one chip) and a per-rank rate of CC-cores x one DMA engine (about 92 GB/s per "
-                   "logical core on Trn2, far below the NeuronLink rate), halved while compute runs. This makes "
-                   "exposed communication about half of the Trainium training step and dominates Trainium serving "
-                   "steps; if newer runtimes drive more DMA engines per collective, these Trainium figures are "
-                   "pessimistic")
+                   "nccom-test documentation examples: a launch floor per collective (also between the NeuronCores "
+                   "of one chip) and a per-rank rate of CC-cores x one DMA engine, far below the NeuronLink rate, "
+                   f"reduced while compute runs. {share}if newer runtimes drive more DMA engines per collective, "
+                   "the Trainium figures are pessimistic")
     out.append("Power model: utilisation-based (idle + dynamic share of TDP), host share and PUE from "
                "trnsim/economics/power.toml (all assumed).")
     return list(dict.fromkeys(out))
