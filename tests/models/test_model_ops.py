@@ -229,3 +229,31 @@ def test_op_layer_counts_cover_all_layers():
 def test_gpt_builder_ops():
     m = ModelSpec.gpt(2048, 24, 16, 131072, 4096)
     assert _train_flops(m, 1, 4096) > 6 * m.matmul_params * 4096
+
+
+def test_moe_tile_padding_in_shape_not_flops():
+    """Grouped GEMMs compute whole M tiles per expert: the shape carries the padded rows, the FLOPs stay
+    the useful 2*rows*n*k; with many tokens per expert the padding tends to half a tile."""
+    from trnsim.models.layers import MOE_M_TILE, expected_tile_rows
+
+    assert expected_tile_rows(1, 2, 8) == pytest.approx(2 * MOE_M_TILE / 8)  # 2 experts hit, one tile each
+    big = expected_tile_rows(100_000, 2, 8)
+    assert big == pytest.approx(25_000 + MOE_M_TILE / 2, rel=1e-3)
+    mid = expected_tile_rows(2713, 2, 8)
+    assert 2713 * 2 / 8 < mid < 2713 * 2 / 8 + MOE_M_TILE
+    m = load_model("mixtral-8x7b")
+    up = next(o for o in m.ops("decode", 2048, 1, kv_len=0) if o.name == "moe.experts.gate_up_proj")
+    rows = 2048 * 2
+    assert up.shape["rows"] == rows and up.shape["rows_padded"] > rows
+    assert up.flops == pytest.approx(2.0 * rows * up.shape["n"] * up.shape["k"])
+
+
+def test_moe_permute_and_combine_traffic():
+    """Permute gathers T token rows into T*top_k expert rows; combine reads them back into T rows."""
+    m = load_model("mixtral-8x7b")
+    T = 512
+    ops = {o.name: o for o in m.ops("decode", T, 1, kv_len=0, dtype="bf16")}
+    h = m.hidden
+    perm, comb = ops["moe.experts.permute"], ops["moe.experts.combine"]
+    assert perm.bytes_written == pytest.approx(T * 2 * h * 2)
+    assert comb.bytes_read == pytest.approx(T * 2 * h * 2) and comb.bytes_written == pytest.approx(T * h * 2)

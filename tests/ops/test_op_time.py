@@ -125,3 +125,18 @@ def test_moe_gemm_and_unknown_kind():
     assert op_time(op, c).bound == "memory"
     with pytest.raises(TrnsimError):
         op_time(Op("x", "conv", 1.0, 1.0, 1.0), c)  # type: ignore[arg-type]
+
+
+def test_moe_gemm_compute_pays_tile_padding():
+    """A compute-bound grouped GEMM's compute time scales with the padded rows its shape carries."""
+    from trnsim.hardware import load_chip
+    from trnsim.models.op import Op
+    from trnsim.ops import op_time
+
+    chip = load_chip("H100")
+    shape = {"m": 600, "n": 28672, "k": 4096, "experts": 8}
+    base = dict(name="e", kind="moe_gemm", flops=2.0 * 4800 * 28672 * 4096, bytes_read=8 * 28672 * 4096 * 2.0,
+                bytes_written=4800 * 28672 * 2.0, dtype="bf16")
+    plain = op_time(Op(shape=shape, **base), chip)
+    padded = op_time(Op(shape=shape | {"rows": 4800, "rows_padded": 5400}, **base), chip)
+    assert padded.compute_s == pytest.approx(plain.compute_s * 5400 / 4800)

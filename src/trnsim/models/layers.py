@@ -145,11 +145,17 @@ class _Builder:
             shape["batch"] = batch
         self._add(name, "gemm", 2.0 * batch * m * n * k, read, batch * m * n * c.a, shape)
 
-    def moe_gemm(self, name: str, rows: float, n: int, k: int, active: float, *, bias: bool = False) -> None:
-        """Grouped GEMM: ``rows`` token-expert rows spread over ``active`` experts with weights ``k x n``."""
+    def moe_gemm(self, name: str, rows: float, n: int, k: int, active: float, *, bias: bool = False,
+                 padded_rows: float | None = None) -> None:
+        """Grouped GEMM: ``rows`` token-expert rows spread over ``active`` experts with weights ``k x n``.
+        ``padded_rows``: the rows the kernel computes (each expert's rows rounded up to whole M tiles); kept
+        in the shape (``rows``/``rows_padded``) for the cost models, the op's FLOPs stay the useful ones."""
         c = self.c
         read = rows * k * c.a + active * (k * n + (n if bias else 0)) * c.w
         shape = {"m": max(1, round(rows / active)), "n": n, "k": k, "experts": max(1, round(active))}
+        if padded_rows is not None and padded_rows > rows:
+            shape["rows"] = max(1, round(rows))
+            shape["rows_padded"] = round(padded_rows)
         self._add(name, "moe_gemm", 2.0 * rows * n * k, read, rows * n * c.a, shape)
 
     def norm(self, name: str, tokens: int, width: int) -> None:
@@ -253,6 +259,38 @@ def _ffn(bld: _Builder, prefix: str, tokens: int, ffn: int, shard: int, bias: bo
     bld.gemm(f"{prefix}down_proj", tokens, s.hidden, f, bias=bias)
 
 
+# M-tile rows of a grouped-GEMM expert problem: each expert's token rows are computed in whole CTA tiles of
+# this many rows (CUTLASS SM80/SM90 grouped GEMMs as used by the TensorRT-LLM, vLLM and Megatron MoE layers
+# tile M at 128 for large problems).  assumed.
+MOE_M_TILE = 128
+
+
+def expected_tile_rows(tokens: float, top_k: int, num_experts: int, tile: int = MOE_M_TILE) -> float:
+    """Expected rows one expert's GEMM computes when ``tokens`` tokens each pick ``top_k`` of ``num_experts``
+    uniformly: ``E[ceil(X / tile)] * tile`` with ``X ~ Binomial(tokens, top_k / num_experts)``. Uniform routing
+    already spreads the per-expert counts binomially, so the padding is paid per expert, not on the mean."""
+    import math
+
+    n = int(round(tokens))
+    if n <= 0 or tile <= 1:
+        return max(0.0, tokens * top_k / num_experts)
+    p = min(1.0, top_k / num_experts)
+    mu = n * p
+    sd = math.sqrt(n * p * (1.0 - p))
+    if sd > 4.0 * tile:  # the remainder is ~uniform over the tile
+        return mu + tile / 2.0
+    lo, hi = max(0, int(mu - 10 * sd) - 1), min(n, int(mu + 10 * sd) + 2)
+    if p >= 1.0:
+        return float(math.ceil(n / tile) * tile)
+    lp, lq = math.log(p), math.log1p(-p)
+    lg = math.lgamma(n + 1)
+    tot = 0.0
+    for x in range(max(1, lo), hi + 1):
+        pmf = math.exp(lg - math.lgamma(x + 1) - math.lgamma(n - x + 1) + x * lp + (n - x) * lq)
+        tot += pmf * math.ceil(x / tile)
+    return tot * tile
+
+
 def expected_active_experts(num_experts: int, top_k: int, tokens: int) -> float:
     """Expected number of distinct experts hit by ``tokens`` tokens each routed to ``top_k`` of ``num_experts``
     (uniform routing)."""
@@ -272,17 +310,23 @@ def _moe_block(bld: _Builder) -> None:
     local = m.num_experts / c.ep
     active = local * (1.0 - (1.0 - m.top_k / m.num_experts) ** (T * c.ep))
     active = max(active, 1e-9)
+    # rows the grouped GEMMs compute: every local expert's rows rounded up to whole M tiles
+    padded = local * expected_tile_rows(T * c.ep, m.top_k, m.num_experts)
     f = ceil_div(m.expert_ffn, c.etp)
     act = _ACT_FLOPS.get(s.activation, 5)
+    # permute: gather each token's hidden row into the expert-sorted buffer (reads T rows, writes T*top_k)
+    bld._add("experts.permute", "elementwise", 0.0, T * h * c.a + rows * _ID_BYTES, rows * h * c.a,
+             {"elements": round(rows * h)})
     if s.gated_mlp:
-        bld.moe_gemm("experts.gate_up_proj", rows, 2 * f, h, active, bias=m.expert_bias)
+        bld.moe_gemm("experts.gate_up_proj", rows, 2 * f, h, active, bias=m.expert_bias, padded_rows=padded)
         bld.elementwise("experts.act", round(rows * f), flops_per=act, inputs=2)
     else:
-        bld.moe_gemm("experts.up_proj", rows, f, h, active, bias=m.expert_bias)
+        bld.moe_gemm("experts.up_proj", rows, f, h, active, bias=m.expert_bias, padded_rows=padded)
         bld.elementwise("experts.act", round(rows * f), flops_per=act)
-    bld.moe_gemm("experts.down_proj", rows, h, f, active, bias=m.expert_bias)
-    # top-k weighted combine of the expert outputs
-    bld.elementwise("experts.combine", round(rows * h), flops_per=2)
+    bld.moe_gemm("experts.down_proj", rows, h, f, active, bias=m.expert_bias, padded_rows=padded)
+    # un-permute + top-k weighted combine: reads the T*top_k expert rows, writes T token rows
+    bld._add("experts.combine", "elementwise", 2.0 * rows * h, rows * h * c.a, T * h * c.a,
+             {"elements": round(rows * h)})
     if m.shared_experts:
         _ffn(bld, "shared_expert.", T, m.shared_total_ffn, c.tp, m.expert_bias)
         if m.shared_gate:
@@ -360,8 +404,9 @@ def _backward(op: Op) -> list[Op]:
             w_bytes = op.bytes_read - x_bytes
             dy = op.bytes_written
             e = sh["experts"]
-            dgrad_shape = {"m": m, "n": k, "k": n, "experts": e}
-            wgrad_shape = {"m": k, "n": n, "k": m, "experts": e}
+            pad = {key: sh[key] for key in ("rows", "rows_padded") if key in sh}  # token rows in M (dgrad), K (wgrad)
+            dgrad_shape = {"m": m, "n": k, "k": n, "experts": e} | pad
+            wgrad_shape = {"m": k, "n": n, "k": m, "experts": e} | pad
         return [
             Op(name=op.name + ".dgrad", kind=op.kind, flops=op.flops, bytes_read=dy + w_bytes,
                bytes_written=x_bytes, shape=dgrad_shape, **base),
@@ -469,4 +514,5 @@ def summarize(ops: list[Op]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["PHASES", "attention_pairs", "build_ops", "expected_active_experts", "summarize"]
+__all__ = ["MOE_M_TILE", "PHASES", "attention_pairs", "build_ops", "expected_active_experts", "expected_tile_rows",
+           "summarize"]

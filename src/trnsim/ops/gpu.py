@@ -180,7 +180,7 @@ class GpuChipModel:
         peak = self.peak(d)
         e_c, key = self.gemm_eff(d)
         e_m = self._p["gemm_mem_eff"].value
-        tc = op.flops / (peak * e_c)
+        tc = op.flops / (peak * e_c) * _tile_padding(op)
         tm = op.bytes / (self.bw * e_m)
         return _result(self, op, tc, tm, self.t0, e_c, e_m, peak, self._src(key.split(" ")[0], "gemm_mem_eff", "gemm_latency_s"))
 
@@ -228,6 +228,15 @@ class GpuChipModel:
         if k == "attention":
             return self.attention(op)
         return self.stream(op)
+
+
+def _tile_padding(op: Op) -> float:
+    """Compute-time factor of a grouped (MoE) GEMM: every expert's rows run in whole M tiles, so the tensor
+    cores do ``rows_padded / rows`` times the useful work (``trnsim.models.layers.expected_tile_rows``)."""
+    sh = op.shape
+    if op.kind != "moe_gemm" or not sh or "rows_padded" not in sh:
+        return 1.0
+    return max(1.0, sh["rows_padded"] / max(1, sh["rows"]))
 
 
 def _result(m: GpuChipModel, op: Op, tc: float, tm: float, t0: float, e_c: float, e_m: float, peak: float,
