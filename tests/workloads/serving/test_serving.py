@@ -386,3 +386,18 @@ def test_kv_len_for_variable_lengths(spec, system):
     assert more.tpot_s > base.tpot_s
     chip = system.chip_
     assert kv_batch_limit(spec, chip, dep, 2000, 400, 4000) < kv_batch_limit(spec, chip, dep, 2000, 400)
+
+
+def test_analytic_long_prompts_pay_whole_chunks(spec, system):
+    """Fewer than one chunk of prompt tokens per iteration: the mean linear time mixes decode-only and
+    chunk-carrying iterations, never less than the even-spread average (the linear cost is convex)."""
+    from trnsim.workloads.serving.analytic import _mean_linear
+
+    dep = Deployment(replicas=1, tp=4, max_batched_tokens=8192)
+    cost = _cost(spec, system, dep)
+    n, tp, chunk = 16.0, 300.0, 8000.0
+    mixed = _mean_linear(cost, n, tp, chunk)
+    f = tp / chunk
+    assert mixed == pytest.approx((1 - f) * cost.linear(n) + f * cost.linear(n + chunk))
+    assert mixed >= cost.linear(n + tp) * (1 - 1e-9)
+    assert _mean_linear(cost, n, 9000.0, chunk) == cost.linear(n + 9000.0)  # several prompts per iteration

@@ -115,12 +115,30 @@ def _continuous(cost: IterationCost, dep: Deployment, isl: int, osl: int, B: int
     tp = starts * isl
     S = n * kv
     decode_attn = cost.attn_decode(int(round(n)) if n >= 1 else (1 if n > 0 else 0), S)
-    t = (cost.linear(n + tp) + cost.overhead + cost.seq_overhead * (n + starts) + decode_attn
+    t = (_mean_linear(cost, n, tp, isl / c) + cost.overhead + cost.seq_overhead * (n + starts) + decode_attn
          + starts * cost.attn_prefill(isl, 0))
     rps = starts / t * _engines(dep)
     ttft = _prompt_ttft(cost, dep, n, decode_attn, isl)
     return AnalyticResult(B, dep.replicas, dep.total_chips, isl, osl, t, ttft, t, ttft + L * t, rps, rps * osl,
                           rps * isl, limit, "continuous")
+
+
+def _mean_linear(cost: IterationCost, n: float, tp: float, chunk: float) -> float:
+    """Mean non-attention time of an iteration with ``n`` decodes and on average ``tp`` prompt tokens that
+    arrive as chunks of ``chunk`` tokens.
+
+    Prompt tokens are not spread evenly over iterations: a prompt is scheduled as whole chunks. When fewer
+    than one chunk arrives per iteration on average (``tp < chunk``: long prompts at low load), a fraction
+    ``f = tp / chunk`` of the iterations carries a chunk and the rest decode only. The linear layers' cost is
+    convex in the tokens (weight-read bound up to the ridge point, compute bound beyond), so averaging the
+    tokens first would hide the prompt's FLOPs under the decode iterations' weight reads:
+    ``E[linear] = (1 - f) linear(n) + f linear(n + chunk)``, which is ``linear(n + tp)`` whenever the
+    iterations are compute bound or ``tp >= chunk`` (several prompts per iteration, the old average)."""
+    if tp <= 0 or chunk <= 0 or tp >= chunk:
+        return cost.linear(n + tp)
+    f = tp / chunk
+    lo = cost.linear(n) if n >= 1 else 0.0
+    return (1.0 - f) * lo + f * cost.linear(n + chunk)
 
 
 def _prompt_ttft(cost: IterationCost, dep: Deployment, n: float, decode_attn: float, prompt: int) -> float:
