@@ -401,3 +401,19 @@ def test_analytic_long_prompts_pay_whole_chunks(spec, system):
     assert mixed == pytest.approx((1 - f) * cost.linear(n) + f * cost.linear(n + chunk))
     assert mixed >= cost.linear(n + tp) * (1 - 1e-9)
     assert _mean_linear(cost, n, 9000.0, chunk) == cost.linear(n + 9000.0)  # several prompts per iteration
+
+
+def test_prefill_queue_wait_grows_with_prompt_length(spec, system):
+    """M/D/1 wait for the prompts ahead: zero-load limit 0, p99 above the mean, and long prompts (each a big
+    share of the engine's time) wait far longer than short ones at the same concurrency."""
+    from trnsim.workloads.serving.analytic import prefill_queue_wait
+
+    dep = Deployment(replicas=1, tp=4, max_batched_tokens=8192)
+    cost = _cost(spec, system, dep)
+    waits = {}
+    for isl in (200, 6000):
+        r = analytic_serving(spec, system, dep, isl=isl, osl=200, batch=16, cost=cost)
+        w_mean, w_99, rho = prefill_queue_wait(spec, system, dep, r, cost=cost)
+        assert 0.0 < rho <= 0.95 and 0.0 < w_mean < w_99
+        waits[isl] = w_99
+    assert waits[6000] > 5 * waits[200]

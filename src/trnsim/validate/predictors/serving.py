@@ -17,8 +17,8 @@ One model for every row; how a row is mapped to a deployment is a rule by platfo
   power-of-two TP whose weights fill at most ``cal.WEIGHT_SHARE`` of HBM; continuous batching with on-demand
   KV (``cal.MLPERF_KV_POLICY``) and the dataset's length-biased KV per decoding sequence (``MLPERF_KV_LEN``),
   offline = max-throughput batch, server/interactive = highest-throughput batch whose TPOT and TTFT meet the
-  scenario's p99 limits (TPOT scaled by ``cal.P99_OVER_MEAN``; p99 TTFT = a p99-length prompt's prefill
-  iterations + ``cal.TTFT_P99_QUEUE_ITERATIONS`` iterations).
+  scenario's p99 limits (TPOT scaled by ``cal.P99_OVER_MEAN``; p99 TTFT = the prefill queue's wait (M/D/1)
+  + a prompt's prefill iterations + ``cal.TTFT_P99_QUEUE_ITERATIONS`` iterations, see ``_ttft_p99``).
 * TensorRT-LLM perf tables: the given TP/PP and lengths, offline max throughput (``max_batch`` =
   ``cal.TRTLLM_MAX_BATCH``), or the given batch for the H200 launch-blog rows.
 """
@@ -282,12 +282,19 @@ def mlperf(row: GroundTruthRow) -> Prediction:
 
 
 def _ttft_p99(model, system, dep, r: Any, prompt_p99: int, cost, kv_len: float | None = None) -> float:
-    """p99 TTFT under server load: the iterations that prefill a p99-length prompt in the steady state
-    plus ``cal.TTFT_P99_QUEUE_ITERATIONS`` average iterations of residual and queueing wait."""
-    from trnsim.workloads.serving.analytic import prompt_ttft
+    """p99 TTFT under server load: the wait for the prompts queued ahead (``analytic.prefill_queue_wait``,
+    M/D/1 on the engine's prefill work) plus the iterations that prefill the prompt, combined as the larger
+    of (p99-length prompt after the mean wait) and (mean prompt after the p99 wait), plus
+    ``cal.TTFT_P99_QUEUE_ITERATIONS`` average iterations of residual wait (a prompt joins at the next
+    iteration boundary, behind whatever the scheduler admits first)."""
+    from trnsim.workloads.serving.analytic import prefill_queue_wait, prompt_ttft
 
-    return (prompt_ttft(model, system, dep, r, prompt_p99, cost=cost, kv_len=kv_len)
-            + cal.TTFT_P99_QUEUE_ITERATIONS * r.iteration_s)
+    w_mean, w_99, _ = prefill_queue_wait(model, system, dep, r, cost=cost, kv_len=kv_len)
+    # p99 of (wait + own prefill): the larger of a p99 prompt after a mean wait and a p99 wait before a mean
+    # prompt (the heavier tail shifted by the other term's mean)
+    prompt = max(prompt_ttft(model, system, dep, r, prompt_p99, cost=cost, kv_len=kv_len) + w_mean,
+                 r.ttft_s + w_99)
+    return prompt + cal.TTFT_P99_QUEUE_ITERATIONS * r.iteration_s
 
 
 # ---------------------------------------------------------------------------------------- TRT-LLM tables
