@@ -14,7 +14,8 @@ One model for every row; how a row is mapped to a deployment is a rule by platfo
   through the serving cost model.
 * MLPerf Inference (TensorRT-LLM / vLLM submissions): the dataset's mean ISL/OSL (``MLPERF_LENGTHS``);
   precision = what the platform's submissions run (``MLPERF_DTYPE``); each replica gets the smallest
-  power-of-two TP whose weights fill at most ``cal.WEIGHT_SHARE`` of HBM; continuous batching with on-demand
+  power-of-two TP whose weights fill at most ``cal.WEIGHT_SHARE`` of HBM (server/interactive: or a wider
+  power of two within one server, up to 8, when that serves more within the latency limits); continuous batching with on-demand
   KV (``cal.MLPERF_KV_POLICY``) and the dataset's length-biased KV per decoding sequence (``MLPERF_KV_LEN``),
   offline = max-throughput batch, server/interactive = highest-throughput batch whose TPOT and TTFT meet the
   scenario's p99 limits (TPOT scaled by ``cal.P99_OVER_MEAN``; p99 TTFT = the prefill queue's wait (M/D/1)
@@ -245,32 +246,54 @@ def mlperf(row: GroundTruthRow) -> Prediction:
     kv = MLPERF_KV_LEN.get(key)
     n = max(1, row.num_accelerators)
     dtype = _mlperf_dtype(chip)
-    tp = _pick_tp(model, chip, dtype, n)
-    reps = max(1, n // tp)
     system = _system_for_chip(chip)
-    dep = Deployment(replicas=reps, tp=tp, dtype=dtype, max_batch=cal.TRTLLM_MAX_BATCH,
-                     max_batched_tokens=cal.TRTLLM_MAX_TOKENS, mem_fraction=cal.KV_MEM_FRACTION,
-                     kv_policy=cal.MLPERF_KV_POLICY)
-    cost = _cost(model.name, chip.name, system.name if system else None, dep)
     scen = (row.cfg("scenario") or "").lower()
-    note = f"{reps} x TP{tp} {dtype}, ISL/OSL {isl}/{osl} (dataset means)"
+    tpot_lim = row.cfg_float("constraint_tpot_p99_ms")
+    ttft_lim = row.cfg_float("constraint_ttft_p99_ms")
+    if scen != "offline" and tpot_lim is None and ttft_lim is None:
+        raise NotSupported("server row without latency constraints")
 
-    def ttft99(res):
-        return _ttft_p99(model, system or chip, dep, res, MLPERF_INPUT_P99.get(key, isl), cost, kv)
+    def run(tp: int):
+        reps = max(1, n // tp)
+        dep = Deployment(replicas=reps, tp=tp, dtype=dtype, max_batch=cal.TRTLLM_MAX_BATCH,
+                         max_batched_tokens=cal.TRTLLM_MAX_TOKENS, mem_fraction=cal.KV_MEM_FRACTION,
+                         kv_policy=cal.MLPERF_KV_POLICY)
+        cost = _cost(model.name, chip.name, system.name if system else None, dep)
+        note = f"{reps} x TP{tp} {dtype}, ISL/OSL {isl}/{osl} (dataset means)"
 
-    if scen == "offline":
-        r = analytic_serving(model, system or chip, dep, isl=isl, osl=osl, cost=cost, kv_len=kv)
-    else:
-        tpot_lim = row.cfg_float("constraint_tpot_p99_ms")
-        ttft_lim = row.cfg_float("constraint_ttft_p99_ms")
-        if tpot_lim is None and ttft_lim is None:
-            raise NotSupported("server row without latency constraints")
-        r = max_batch_under(model, system or chip, dep, isl=isl, osl=osl,
-                            tpot=tpot_lim / 1e3 / cal.P99_OVER_MEAN if tpot_lim else None, cost=cost, kv_len=kv)
-        while ttft_lim and r.batch > 1 and ttft99(r) > ttft_lim / 1e3:  # shrink the batch to meet TTFT too
-            r = analytic_serving(model, system or chip, dep, isl=isl, osl=osl, batch=r.batch * 3 // 4, cost=cost,
-                                 kv_len=kv)
-        note += f", batch {r.batch} meets p99 TTFT<={ttft_lim} ms TPOT<={tpot_lim} ms"
+        def ttft99(res):
+            return _ttft_p99(model, system or chip, dep, res, MLPERF_INPUT_P99.get(key, isl), cost, kv)
+
+        if scen == "offline":
+            r = analytic_serving(model, system or chip, dep, isl=isl, osl=osl, cost=cost, kv_len=kv)
+        else:
+            r = max_batch_under(model, system or chip, dep, isl=isl, osl=osl,
+                                tpot=tpot_lim / 1e3 / cal.P99_OVER_MEAN if tpot_lim else None, cost=cost, kv_len=kv)
+            while ttft_lim and r.batch > 1 and ttft99(r) > ttft_lim / 1e3:  # shrink the batch to meet TTFT too
+                r = analytic_serving(model, system or chip, dep, isl=isl, osl=osl, batch=r.batch * 3 // 4,
+                                     cost=cost, kv_len=kv)
+            note += f", batch {r.batch} meets p99 TTFT<={ttft_lim} ms TPOT<={tpot_lim} ms"
+        return r, ttft99, note
+
+    # offline: the smallest TP that holds the weights (max throughput per chip). Under latency limits the
+    # submitter picks the TP that serves the most within them: a wider TP prefills a prompt faster, which
+    # long prompts need to meet TTFT. Candidates: powers of two from the smallest up to one server (at most 8,
+    # the widest TP of the MLPerf LLM submissions; assumed).
+    tp0 = _pick_tp(model, chip, dtype, n)
+    node = min(n, 8, system.chips_per_node if system is not None else 8)
+    cands = [tp0]
+    if scen != "offline":
+        t = tp0 * 2
+        while t <= node and n % t == 0:
+            if model.heads % t == 0:
+                cands.append(t)
+            t *= 2
+    best = None
+    for t in cands:
+        out = run(t)
+        if best is None or out[0].output_tokens_per_s > best[0].output_tokens_per_s * (1 + 1e-9):
+            best = out
+    r, ttft99, note = best
     if row.metric.startswith("output_tokens_per_s"):
         return Prediction(r.output_tokens_per_s, f"serving analytic ({scen or 'offline'})", note)
     if row.metric == "TPOT_p99":
