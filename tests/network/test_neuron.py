@@ -57,6 +57,24 @@ def test_busy_engines_halve_the_bandwidth_not_the_floor(trn1):
     assert small[1] == pytest.approx(small[0], rel=0.01)
 
 
+def test_busy_share_follows_the_generation(trn1):
+    """Trn1 keeps half an engine while compute runs; on Trn2/Trn3 the runtime's default packet sizes (CC
+    copies 64 KiB, compute 4 KiB, round-robin at packet boundaries) leave the CC ring 64/68 of it."""
+    from trnsim.network.neuron import generation
+
+    trn2 = Topology.from_system("trn2-ultraserver", chips=128)
+    trn3 = Topology.from_system("trn3-ultraserver-gen2")
+    assert (generation(trn1), generation(trn2), generation(trn3)) == ("trn1", "trn2", "trn3")
+    assert rank_rate(trn1, 2, NEURON, busy=True) == pytest.approx(0.5 * rank_rate(trn1, 2, NEURON))
+    for t in (trn2, trn3):
+        assert rank_rate(t, 4, NEURON, busy=True) == pytest.approx(64 / 68 * rank_rate(t, 4, NEURON))
+    # a hand-built topology with no catalog system falls back to the default share
+    assert NEURON.busy_share(generation(replace(trn2, system=""))) == NEURON.busy_dma_share
+    g = Group(16, per_chip=4)
+    idle, busy = (collective_time("all-gather", GiB, g, trn2, busy=b) for b in (False, True))
+    assert busy.beta == pytest.approx(idle.beta * 68 / 64, rel=1e-9)
+
+
 def test_algorithm_choice_follows_size(trn1):
     g = Group(32, per_chip=2)
     assert collective_time("all-reduce", 1024, g, trn1).algorithm == "direct"  # mesh: O(1) steps
@@ -100,7 +118,7 @@ def test_impossible_rank_placements_raise(trn1):
 def test_constants_have_provenance():
     rows = {r["name"]: r for r in describe()}
     for key in ("neuron.launch", "neuron.net_step", "neuron.dma_per_cc", "neuron.busy_dma_share",
-                "neuron.cc_cores.trn1", "neuron.cc_cores.trn2"):
+                "neuron.busy_dma_shares.trn2", "neuron.cc_cores.trn1", "neuron.cc_cores.trn2"):
         assert rows[key]["provenance"] and rows[key]["why"], key
     assert rows["neuron.cc_cores.trn1"]["value"] == 6
 

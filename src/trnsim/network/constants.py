@@ -95,9 +95,15 @@ class NeuronRuntime:
     busy_dma_share: float  # share of a DMA engine a CC ring keeps while compute traffic runs on it
     # CC-cores per chip by chip generation (hardware.md 1a)
     cc_cores: tuple[tuple[str, int], ...] = ()
+    # busy_dma_share by chip generation where the runtime's DMA arbitration differs (else busy_dma_share)
+    busy_dma_shares: tuple[tuple[str, float], ...] = ()
 
     def cc_cores_per_chip(self, generation: str) -> int:
         return dict(self.cc_cores).get(generation, 0)
+
+    def busy_share(self, generation: str | None) -> float:
+        """Share of a DMA engine a CC ring keeps while compute DMA traffic runs, for a chip generation."""
+        return dict(self.busy_dma_shares).get(generation or "", self.busy_dma_share)
 
 
 NEURON = NeuronRuntime(
@@ -108,6 +114,9 @@ NEURON = NeuronRuntime(
     net_eff=0.92,
     busy_dma_share=0.5,
     cc_cores=(("trn1", 6), ("inf2", 6), ("trn2", 16), ("trn3", 16), ("trn4", 16)),
+    # round-robin at packet boundaries between a CC ring's 64 KiB packets and a compute ring's 4 KiB
+    # packets (the runtime's documented defaults): the CC ring keeps 64 / (64 + 4) of the engine
+    busy_dma_shares=(("trn2", 64 / 68), ("trn3", 64 / 68), ("trn4", 64 / 68)),
 )
 
 TOPO = Topo()
@@ -176,18 +185,33 @@ PROVENANCE: dict[str, tuple[str, str]] = {
         "assumed (1: one DMA ring per CC-core, served by one DMA engine at the catalog's effective rate, N15/N16)",
         "a rank moves bytes at cc_cores_per_rank x dma_per_cc x engine rate: Trn1 3 x 17 B/ns = 51 GB/s "
         "(checked, not fitted: NRN-CC-009..011 measure 57 GB/s for 2 ranks on one chip, NRN-CC-022/023 "
-        "busbw 48-51 GB/s over 64 ranks); Trn2 at LNC=2 4 x 23 B/ns = 92 GB/s (NRN-CC-017: ~107 GB/s)",
+        "busbw 48-51 GB/s over 64 ranks); Trn2 at LNC=2 4 x 23 B/ns = 92 GB/s (NRN-CC-017, N31: the only published Trn2 bandwidth, a 16-rank KangaRing all-reduce, busbw 104 GB/s at 512 MiB). No Neuron document gives a Trn2/Trn3 collective near the NeuronLink rate or more DMA engines per CC ring",
     ),
     "neuron.net_eff": (
         "assumed (as nccl.net_eff)",
         "fraction of the EFA line rate reached by the runtime's RDMA transfers",
     ),
     "neuron.busy_dma_share": (
-        "assumed (1/2: DMA engines round-robin between rings at packet boundaries, compute-comm-overlap.rst)",
+        "assumed for Trn1/Inf2 (1/2: DMA engines round-robin between rings at packet boundaries, N30); "
+        "checked, not fitted, against NRN-TRN-* (Trn1, SDK 2.1x): scanning a TP slowdown of 1-3x on top of the "
+        "idle rate, the rows prefer 1.5-2.5x",
         "inside a compiled training/inference step a CC ring shares its engine with the graph's own DMA "
         "traffic ('communication operations may also experience performance degradation due to time-sharing "
-        "of DMA engine resources'); nccom-test runs alone (busy=False). Checked against NRN-TRN-*: scanning "
-        "a TP slowdown of 1-3x on top of the idle rate, the rows prefer 1.5-2.5x",
+        "of DMA engine resources', N30); nccom-test runs alone (busy=False). Generations listed under "
+        "neuron.busy_dma_shares override it",
+    ),
+    "neuron.busy_dma_shares": (
+        "derived for Trn2/Trn3/Trn4 from N30 (compute-comm-overlap.rst, the runtime of the LNC=2 generations): "
+        "an engine serves up to 16 rings round-robin and switches only at packet boundaries; default packet "
+        "sizes are 4 KiB for compute DMA rings (NEURON_RT_DBG_DMA_PACKETIZATION_SIZE) and 64 KiB for CC "
+        "copies (NEURON_RT_DBG_CC_DMA_PACKET_SIZE), so against one busy compute ring a CC ring keeps "
+        "64/(64+4) = 0.94 of the engine (assumption: one competing compute ring; k rings give 64/(64+4k)). "
+        "Trn3 DMA engines add strict-priority arbitration (N30, N14 traffic shaping), so 0.94 is a lower "
+        "bound there; Trn4 assumed as Trn3. Not fitted; corroborated by N32/N33 (trn2 TTFT: the TP "
+        "all-reduces of a 10k-token prefill run near the idle nccom-test rate)",
+        "with the documented default packet sizes the runtime favours CC copies over compute traffic; N30's "
+        "tuned TP x FSDP recipe (compute raised to 64 KiB, FSDP stream lowered to 4 KiB) keeps the TP stream "
+        "at parity with compute (1/2 against one compute ring) and is not modelled",
     ),
     "neuron.cc_cores": (
         "read off hardware.md 1a: 6 per Trn1/Inf2 chip (N12), 16 per Trn2/Trn3 chip (N3, N4; 20 in N13/N14, "
@@ -210,6 +234,10 @@ def describe() -> list[dict[str, object]]:
                 key = f"{lib.name}.{f}"
                 prov, why = PROVENANCE[key]
                 out.append({"name": key, "value": getattr(lib, f), "provenance": prov, "why": why})
+            prov, why = PROVENANCE[f"{lib.name}.busy_dma_shares"]
+            for gen, v in lib.busy_dma_shares:
+                out.append({"name": f"{lib.name}.busy_dma_shares.{gen}", "value": round(v, 4), "provenance": prov,
+                            "why": why})
             prov, why = PROVENANCE[f"{lib.name}.cc_cores"]
             for gen, n in lib.cc_cores:
                 out.append({"name": f"{lib.name}.cc_cores.{gen}", "value": n, "provenance": prov, "why": why})

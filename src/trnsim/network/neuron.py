@@ -8,7 +8,9 @@ How the Neuron runtime runs a collective (N21-N23, compute-comm-overlap.rst), re
 * **Each rank's bytes move through its CC-cores' DMA rings**: a rank moves data at
   ``cc_cores_per_rank x dma_per_cc x`` the catalog's effective per-engine DMA rate (Trn1: 3 x 17 B/ns =
   51 GB/s; Trn2 at LNC=2: 4 x 23 B/ns = 92 GB/s), far below a chip's NeuronLink rate. This, not the
-  links, bounds intra-node collectives.
+  links, bounds intra-node collectives. Inside a compiled step compute DMA traffic time-shares the
+  engines (``busy``): a CC ring keeps ``busy_share(generation)`` of its engine (Trn1/Inf2 1/2; Trn2/Trn3
+  64/68 from the runtime's default packet sizes, compute-comm-overlap.rst).
 * **A collective pays a runtime floor once** (``launch``: the Collectives Engine starts the program and
   hands completion back to the engines), and **every algorithm step a semaphore + DMA fixed cost**
   (the catalog's DMA fixed cost, N16) plus the wire latency of the hop: nothing inside a chip, the
@@ -25,6 +27,7 @@ Sizes follow the nccl-tests convention of :mod:`trnsim.network.collectives`. Con
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from trnsim.network.constants import NeuronRuntime
 from trnsim.network.topology import Topology
@@ -38,8 +41,26 @@ def rank_rate(topo: Topology, c: int, rt: NeuronRuntime, busy: bool = False) -> 
     compute DMA traffic time-shares the engines (round-robin between rings, compute-comm-overlap.rst)."""
     if topo.cc_per_chip <= 0 or topo.dma_engine_bw <= 0:
         return _INF
-    share = rt.busy_dma_share if busy else 1.0
+    share = rt.busy_share(generation(topo)) if busy else 1.0
     return topo.cc_per_chip / c * rt.dma_per_cc * topo.dma_engine_bw * share
+
+
+@lru_cache(maxsize=256)
+def _system_generation(system: str) -> str | None:
+    if not system:
+        return None
+    try:
+        from trnsim.hardware.catalog import catalog
+
+        chip = catalog().get("system", system).chip_spec
+    except Exception:  # a system from a user file or a hand-built topology: the runtime default applies
+        return None
+    return getattr(chip, "generation", None)
+
+
+def generation(topo: Topology) -> str | None:
+    """Chip generation of the topology's catalog system (None if unknown)."""
+    return _system_generation(topo.system)
 
 
 class _Ctx:
