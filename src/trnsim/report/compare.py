@@ -311,11 +311,11 @@ def _assumptions(systems: list[SystemSpec], prices: dict[str, PriceInfo],
                   if n in {s.name for s in newer} and sum(b.values()) > 0]
         share = f" (exposed communication is {min(shares):.0%}-{max(shares):.0%} of their training step)" if shares else ""
         out.append("Trainium2/3 have no validation rows. Their collectives use the Neuron runtime model of "
-                   "trnsim.network (`trnsim collective constants`), whose constants were read off Trn1-era and old "
-                   "nccom-test documentation examples: a launch floor per collective (also between the NeuronCores "
-                   "of one chip) and a per-rank rate of CC-cores x one DMA engine, far below the NeuronLink rate, "
-                   f"reduced while compute runs{share}. If newer runtimes drive more DMA engines per collective, "
-                   "the Trainium figures are pessimistic")
+                   "trnsim.network (`trnsim collective constants`), whose constants come from Neuron documentation "
+                   "examples (nccom-test outputs, the compute/communication overlap guide): a launch floor per "
+                   "collective (also between the NeuronCores of one chip) and a per-rank rate of CC-cores x one DMA "
+                   f"engine, far below the NeuronLink rate, shared with compute DMA while compute runs{share}. If "
+                   "newer runtimes drive more DMA engines per collective, the Trainium figures are pessimistic")
     out.append("Power model: utilisation-based (idle + dynamic share of TDP), host share and PUE from "
                "trnsim/economics/power.toml (all assumed).")
     return list(dict.fromkeys(out))
