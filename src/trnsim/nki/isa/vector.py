@@ -98,20 +98,29 @@ def tensor_scalar(dst: Any, data: Any, op0: Any, operand0: Any, reverse0: bool =
     return d
 
 
+def _two_tiles_two_ops(instr: str, c: Any, dst: Any, r0: str, x0: Any, r1: str, x1: Any, op0: Any, op1: Any,
+                       rs: str, sv: Any) -> tuple:
+    """Checks shared by the two-tile, two-operator instructions: tiles ``r0``/``r1`` shaped like ``dst``
+    and not both in PSUM, ALU ``op0``/``op1``, and a scalar or [P, 1] operand ``rs``.
+    Returns ``(dst, t0, t1, op0, op1, scalar, scalar_tile, input_tiles)``."""
+    d, s = _prep(instr, c, dst, **{r0: x0, r1: x1})
+    a, b = s[r0], s[r1]
+    K.same_tiles(instr, a, d, r0, "dst")
+    K.same_tiles(instr, a, b, r0, r1)
+    if a.storage.space == "psum" and b.storage.space == "psum":
+        K.fail(instr, f"{r0} and {r1} cannot both be in PSUM")
+    o0, o1 = _op(instr, op0, "op0"), _op(instr, op1, "op1")
+    sc, st = K.scalar_or_vector(sv, a, instr, rs, c)
+    return d, a, b, o0, o1, sc, st, (a, b) + ((st,) if st is not None else ())
+
+
 def scalar_tensor_tensor(dst: Any, data: Any, op0: Any, operand0: Any, op1: Any, operand1: Any,
                          reverse0: bool = False, reverse1: bool = False, name: Any = None) -> Any:
     """``dst = (data op0 operand0) op1 operand1`` with a scalar/[P,1] ``operand0`` and a tile ``operand1``."""
     instr = "scalar_tensor_tensor"
     c = runtime.current()
-    d, s = _prep(instr, c, dst, data=data, operand1=operand1)
-    x, y = s["data"], s["operand1"]
-    K.same_tiles(instr, x, d, "data", "dst")
-    K.same_tiles(instr, x, y, "data", "operand1")
-    if x.storage.space == "psum" and y.storage.space == "psum":
-        K.fail(instr, "data and operand1 cannot both be in PSUM")
-    o0, o1 = _op(instr, op0, "op0"), _op(instr, op1, "op1")
-    s0, t0 = K.scalar_or_vector(operand0, x, instr, "operand0", c)
-    ins = (x, y) + ((t0,) if t0 is not None else ())
+    d, x, y, o0, o1, s0, t0, ins = _two_tiles_two_ops(instr, c, dst, "data", data, "operand1", operand1,
+                                                       op0, op1, "operand0", operand0)
     K.record(c, "vector", instr, ins, (d,), {"op0": o0, "op1": o1, "dtype": dt.name(x.dtype),
                                              "operand1_dtype": dt.name(y.dtype), "dst_dtype": dt.name(d.dtype)})
     if not c.timing_only:
@@ -160,15 +169,8 @@ def tensor_tensor_scan(dst: Any, data0: Any, data1: Any, initial: Any, op0: Any,
                        reverse0: bool = False, reverse1: bool = False, name: Any = None) -> Any:
     instr = "tensor_tensor_scan"
     c = runtime.current()
-    d, s = _prep(instr, c, dst, data0=data0, data1=data1)
-    a, b = s["data0"], s["data1"]
-    K.same_tiles(instr, a, b, "data0", "data1")
-    K.same_tiles(instr, a, d, "data0", "dst")
-    if a.storage.space == "psum" and b.storage.space == "psum":
-        K.fail(instr, "data0 and data1 cannot both be in PSUM")
-    o0, o1 = _op(instr, op0, "op0"), _op(instr, op1, "op1")
-    init, ti = K.scalar_or_vector(initial, a, instr, "initial", c)
-    ins = (a, b) + ((ti,) if ti is not None else ())
+    d, a, b, o0, o1, init, ti, ins = _two_tiles_two_ops(instr, c, dst, "data0", data0, "data1", data1,
+                                                         op0, op1, "initial", initial)
     K.record(c, "vector", instr, ins, (d,), {"op0": o0, "op1": o1, "dtype": dt.name(a.dtype),
                                              "dst_dtype": dt.name(d.dtype)})
     if not c.timing_only:
