@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from trnsim.economics import Utilization, system_power
+from trnsim.economics import Utilization, system_power, usd_per_million_tokens
 from trnsim.errors import TrnsimError
 from trnsim.hardware import catalog, load_system
 from trnsim.hardware.specs import SystemSpec
@@ -54,7 +54,7 @@ def price_for(system: SystemSpec, wl: Workload) -> PriceInfo:
 def _usd_per_mtok(price: float | None, tokens_per_s_per_chip: float) -> float | None:
     if price is None or tokens_per_s_per_chip <= 0:
         return None
-    return price / 3600.0 / tokens_per_s_per_chip * 1e6
+    return usd_per_million_tokens(tokens_per_s_per_chip, price)
 
 
 # ----------------------------------------------------------------------------- training

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trnsim.economics import Utilization, system_power
+from trnsim.economics import Utilization, system_power, usd_per_million_tokens
 from trnsim.errors import TrnsimError
 from trnsim.search.eval_training import _model, _system, prune_reason
 from trnsim.search.evaluators import Metrics, Pruned, evaluator
@@ -49,7 +49,7 @@ def evaluate(cfg: dict[str, Any]) -> Metrics:
     if price is None and system.price.on_demand is not None:
         price = system.price.on_demand.si / system.num_chips
     if price is not None:
-        out["usd_per_mtok"] = float(price) / 3600.0 / per_chip * 1e6
+        out["usd_per_mtok"] = usd_per_million_tokens(per_chip, float(price))
     return out
 
 

@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from trnsim.economics import usd_per_million_tokens
 from trnsim.errors import TrnsimError
 from trnsim.search.evaluators import Metrics, Pruned, evaluator
 
@@ -86,5 +87,5 @@ def evaluate(cfg: dict[str, Any]) -> Metrics:
         "joules_per_token": r.energy_per_step_j / r.tokens_per_step,
     }
     if price is not None:
-        out["usd_per_mtok"] = float(price) / 3600.0 / per_chip * 1e6
+        out["usd_per_mtok"] = usd_per_million_tokens(per_chip, float(price))
     return out
