@@ -42,7 +42,7 @@ def test_unknown_name_suggests_closest():
     ("Llama 2 70B LoRA finetune (MLPerf)", "llama-2-70b"), ("GPT-3 175B (MLPerf gpt3)", "gpt3-175b"),
     ("Mixtral 8x7B (MLPerf)", "mixtral-8x7b"), ("HuggingFace BERT-Large Ph1 pre-training", "bert-large"),
     ("Llama2-7B pre-training", "llama-2-7b"), ("Llama-3.1-8B pre-training", "llama-3.1-8b"),
-    ("GPT3-175B pre-training", "gpt3-175b"), ("Llama-3.3-70B-Instruct", "llama-3.3-70b"),
+    ("GPT3-175B pre-training", "gpt3-175b"), ("GPT3-23B pre-training", "gpt3-23b"), ("Llama-3.3-70B-Instruct", "llama-3.3-70b"),
     ("CodeLlama-13b-hf", "codellama-13b"), ("google/electra-base-discriminator", "electra-base-discriminator"),
     ("bert-base-uncased", "bert-base"), ("distilbert-base-uncased", "distilbert-base"), ("roberta-base", "roberta-base"),
     ("albert-base-v2", "albert-base-v2"), ("Llama-4-Maverick-17B-128E", "llama-4-maverick"),
@@ -51,7 +51,7 @@ def test_resolve_benchmark_names(text, name):
     assert resolve_model_name(text) == name
 
 
-@pytest.mark.parametrize("text", ["GPT3-23B pre-training", "GPT 7.1B", "GPT-3 177B (strong scaling)",
+@pytest.mark.parametrize("text", ["GPT3-2B pre-training", "GPT 7.1B", "GPT-3 177B (strong scaling)",
                                   "NCCL all_reduce", "", "HuggingFace ViT-Base fine-tuning"])
 def test_resolve_unknown_is_none(text):
     assert resolve_model_name(text) is None

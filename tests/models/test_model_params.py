@@ -67,9 +67,22 @@ def test_param_count_matches_published(name, attr, published, source):
     assert ours == pytest.approx(published, rel=0.01), f"{name} {attr}: {ours / B:.3f}B vs {published / B:.3f}B [{source}]"
 
 
+#: models checked against a published FLOP count instead of a parameter total (test below)
+FLOP_CHECKED = {"gpt3-23b"}
+
+
 def test_every_shipped_model_has_a_published_check():
-    checked = {p[0] for p in PUBLISHED}
+    checked = {p[0] for p in PUBLISHED} | FLOP_CHECKED
     assert set(list_models()) <= checked
+
+
+def test_gpt3_23b_matches_neuron_table_flops():
+    # AWS Neuron Trn1 training table, GPT3-23B pre-training rows: ComputeCostPerToken=289 TFLOP for a
+    # 2048-token sequence (dev row NRN-TRN-018)
+    from trnsim.workloads.training import model_flops_per_token
+
+    m = load_model("gpt3-23b")
+    assert model_flops_per_token(m, 2048) * 2048 == pytest.approx(289e12, rel=0.002)
 
 
 @pytest.mark.parametrize("name,exact", [

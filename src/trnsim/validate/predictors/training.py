@@ -186,14 +186,7 @@ def neuron_case(row: GroundTruthRow) -> Case:
     from trnsim.parallel import Plan
 
     system = _system(row)
-    text = row.model_or_kernel.lower()
-    if "gpt3-23b" in text:
-        seq = _int(row, "seq_in") or 2048
-        # neuronx-nemo-megatron GPT-3 23B: h 7680, 32 layers, 48 heads (6 N s + causal attention = the
-        # row's 289 TFLOP per 2048-token sequence)
-        model = _gpt(7680, 32, 48, 50257, seq)
-    else:
-        model = _resolve(row.model_or_kernel)
+    model = _resolve(row.model_or_kernel)
     seq = _int(row, "seq_in", "seq_len") or 2048
     chip = system.chip_
     # Neuron configs count logical NeuronCores: Trn1 exposes its 2 physical cores, Trn2/Trn3 default
