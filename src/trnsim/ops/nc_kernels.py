@@ -79,34 +79,27 @@ def gemm_kernel(lhsT, rhs, rhs_resident: bool = True, double_row: bool = False):
     def view(buf, k):
         return buf[:, k, :, :] if double_row else buf[:, k, :]
 
+    # the resident operand is loaded once per outer block, the other streams through per inner block
     if rhs_resident:
-        stream = [nl.ndarray(slots(TM), dtype=lhsT.dtype, buffer=nl.sbuf) for _ in range(2)]
-        for n in nl.affine_range(N // TN):
-            rb = nl.ndarray(slots(TN), dtype=rhs.dtype, buffer=nl.sbuf)
-            for k in range(nk):
-                load(view(rb, k), rhs, k, n * TN, (n + 1) * TN)
-            for m in nl.affine_range(M // TM):
-                lb = stream[m % 2]
-                for k in range(nk):
-                    load(view(lb, k), lhsT, k, m * TM, (m + 1) * TM)
-                acc = nl.ndarray((TM, TN), dtype=nl.float32, buffer=nl.psum)
-                for k in range(nk):
-                    mm(acc, view(lb, k), view(rb, k))
-                finish(acc, m, n)
+        (res_src, res_w, n_outer), (str_src, str_w, n_inner) = (rhs, TN, N // TN), (lhsT, TM, M // TM)
     else:
-        stream = [nl.ndarray(slots(TN), dtype=rhs.dtype, buffer=nl.sbuf) for _ in range(2)]
-        for m in nl.affine_range(M // TM):
-            lb = nl.ndarray(slots(TM), dtype=lhsT.dtype, buffer=nl.sbuf)
+        (res_src, res_w, n_outer), (str_src, str_w, n_inner) = (lhsT, TM, M // TM), (rhs, TN, N // TN)
+    stream = [nl.ndarray(slots(str_w), dtype=str_src.dtype, buffer=nl.sbuf) for _ in range(2)]
+    for o in nl.affine_range(n_outer):
+        resident = nl.ndarray(slots(res_w), dtype=res_src.dtype, buffer=nl.sbuf)
+        for k in range(nk):
+            load(view(resident, k), res_src, k, o * res_w, (o + 1) * res_w)
+        for i in nl.affine_range(n_inner):
+            streamed = stream[i % 2]
             for k in range(nk):
-                load(view(lb, k), lhsT, k, m * TM, (m + 1) * TM)
-            for n in nl.affine_range(N // TN):
-                rb = stream[n % 2]
-                for k in range(nk):
-                    load(view(rb, k), rhs, k, n * TN, (n + 1) * TN)
-                acc = nl.ndarray((TM, TN), dtype=nl.float32, buffer=nl.psum)
-                for k in range(nk):
-                    mm(acc, view(lb, k), view(rb, k))
-                finish(acc, m, n)
+                load(view(streamed, k), str_src, k, i * str_w, (i + 1) * str_w)
+            acc = nl.ndarray((TM, TN), dtype=nl.float32, buffer=nl.psum)
+            for k in range(nk):
+                if rhs_resident:
+                    mm(acc, view(streamed, k), view(resident, k))
+                else:
+                    mm(acc, view(resident, k), view(streamed, k))
+            finish(acc, *((i, o) if rhs_resident else (o, i)))
     return out
 
 
