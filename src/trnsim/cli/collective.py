@@ -6,21 +6,13 @@ from typing import Optional
 
 import typer
 
-from trnsim.cli.common import JsonOpt, console, print_json
+from trnsim.cli.common import JsonOpt, console, fmt_seconds, print_json
 from trnsim.errors import TrnsimError
 
 app = typer.Typer(
     help="Collectives on a system's scale-up and scale-out fabric: time, algorithm, bus bandwidth.",
     no_args_is_help=True,
 )
-
-
-def _fmt_time(s: float) -> str:
-    if s >= 1.0:
-        return f"{s:.3f} s"
-    if s >= 1e-3:
-        return f"{s * 1e3:.3f} ms"
-    return f"{s * 1e6:.2f} us"
 
 
 def _fmt_bytes(b: float) -> str:
@@ -64,12 +56,12 @@ def time_(
     who = f"{r.group} chips" if per_chip == 1 else f"{r.group} ranks ({per_chip} per chip)"
     console.print(f"[bold]{r.kind}[/] of {_fmt_bytes(r.nbytes)} over {who} of {topo.name} "
                   f"({r.per_domain} per domain x {r.domains} domain{'s' if r.domains > 1 else ''})", highlight=False)
-    console.print(f"  time       {_fmt_time(r.time)}  (alpha {_fmt_time(r.alpha)} + beta {_fmt_time(r.beta)})",
+    console.print(f"  time       {fmt_seconds(r.time)}  (alpha {fmt_seconds(r.alpha)} + beta {fmt_seconds(r.beta)})",
                   highlight=False)
     console.print(f"  algorithm  {r.algorithm} / {r.protocol}   library model: {r.library}", highlight=False)
     console.print(f"  bandwidth  busbw {r.busbw / 1e9:.1f} GB/s, algbw {r.algbw / 1e9:.1f} GB/s", highlight=False)
     if len(r.candidates) > 1:
-        alts = ", ".join(f"{a}/{p} {_fmt_time(t)}" for a, p, t in sorted(r.candidates, key=lambda c: c[2]))
+        alts = ", ".join(f"{a}/{p} {fmt_seconds(t)}" for a, p, t in sorted(r.candidates, key=lambda c: c[2]))
         console.print(f"  candidates {alts}", highlight=False, soft_wrap=True)
     console.print("  sources:", highlight=False)
     for s in r.sources:

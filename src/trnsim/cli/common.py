@@ -33,9 +33,13 @@ def _default(o: Any) -> Any:
     return str(o)
 
 
-def fail(message: str) -> None:
-    """Raise a one-line user error."""
-    raise TrnsimError(message)
+def fmt_seconds(s: float) -> str:
+    """A duration in s, ms or us (3 or 2 decimals)."""
+    if s >= 1.0:
+        return f"{s:.3f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.3f} ms"
+    return f"{s * 1e6:.2f} us"
 
 
 def run_guarded(app: Callable[..., Any], args: list[str] | None = None) -> int:

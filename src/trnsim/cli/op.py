@@ -6,7 +6,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from trnsim.cli.common import JsonOpt, console, print_json
+from trnsim.cli.common import JsonOpt, console, fmt_seconds, print_json
 from trnsim.errors import TrnsimError
 from trnsim.hardware import load_chip
 from trnsim.models.op import Op
@@ -18,14 +18,6 @@ app.add_typer(time_app, name="time")
 
 ChipOpt = typer.Option(..., "--chip", "-c", help="Chip (trn2, trn3, h100, b200, ...) or a system, meaning its chip; `trnsim hw list`.")
 DtypeOpt = typer.Option("bf16", "--dtype", "-d", help="bf16, fp16, fp8, mxfp8, fp32, ...")
-
-
-def _fmt_time(s: float) -> str:
-    if s >= 1:
-        return f"{s:.3f} s"
-    if s >= 1e-3:
-        return f"{s * 1e3:.3f} ms"
-    return f"{s * 1e6:.2f} us"
 
 
 def _chip(name: str):
@@ -53,16 +45,16 @@ def _show(op: Op, chip_name: str, json: bool, describe: str) -> None:
     t = Table(title=escape(f"{describe} on {chip.title}"), show_header=False)
     t.add_column("", style="bold")
     t.add_column("")
-    t.add_row("time", _fmt_time(r.seconds))
+    t.add_row("time", fmt_seconds(r.seconds))
     if op.count != 1:
-        t.add_row("per call", _fmt_time(r.per_call_s))
+        t.add_row("per call", fmt_seconds(r.per_call_s))
     t.add_row("achieved", f"{r.achieved_tflops:,.1f} TFLOPS ({r.mfu * 100:.1f}% of {r.peak_flops / 1e12:,.0f} TF {r.dtype} peak), "
                           f"{r.achieved_bandwidth / 1e9:,.0f} GB/s")
     t.add_row("bound", r.bound)
     t.add_row("efficiency", f"{r.efficiency:.3f} on the {r.bound} roofline (compute {r.compute_efficiency:.3f}, "
                             f"memory {r.memory_efficiency:.3f}); utilisation of speed of light {r.utilisation:.3f}")
-    t.add_row("terms", f"compute {_fmt_time(r.compute_s)}, memory {_fmt_time(r.memory_s)}, fixed {_fmt_time(r.overhead_s)}, "
-                       f"speed of light {_fmt_time(r.sol_s)}")
+    t.add_row("terms", f"compute {fmt_seconds(r.compute_s)}, memory {fmt_seconds(r.memory_s)}, fixed {fmt_seconds(r.overhead_s)}, "
+                       f"speed of light {fmt_seconds(r.sol_s)}")
     t.add_row("work", f"{r.flops / 1e9:,.2f} GFLOP, {r.bytes / 1e6:,.2f} MB")
     t.add_row("source", escape(r.source))
     console.print(t)
