@@ -20,22 +20,8 @@ ChipOpt = typer.Option(..., "--chip", "-c", help="Chip (trn2, trn3, h100, b200, 
 DtypeOpt = typer.Option("bf16", "--dtype", "-d", help="bf16, fp16, fp8, mxfp8, fp32, ...")
 
 
-def _chip(name: str):
-    """A chip by name, alias or file; a system name gives its chip (``trn3-ultraserver-gen2`` -> trainium3)."""
-    from trnsim.errors import UnknownNameError
-    from trnsim.hardware import catalog
-
-    try:
-        return load_chip(name)
-    except UnknownNameError:
-        cat = catalog()
-        if cat.resolve_name("system", name) is not None:
-            return cat.system(name).chip_
-        raise
-
-
 def _show(op: Op, chip_name: str, json: bool, describe: str) -> None:
-    chip = _chip(chip_name)
+    chip = load_chip(chip_name)  # a system name gives its chip
     r: OpTime = op_time(op, chip)
     if json:
         d = r.to_dict()
