@@ -2,8 +2,9 @@
 
     python benchmarks/bench_nki.py [--n 2048] [--threads 1]
 
-* functional: a 2048 x 2048 x 2048 bf16 tiled matmul (K-block hoisted loads, PSUM accumulation) vs the
-  NumPy reference ``(A.astype(f32) @ B.astype(f32)).astype(bf16)``; target overhead < 3x.
+* functional: a 2048 x 2048 x 2048 bf16 tiled matmul (the two kernels of examples/kernels/matmul.py:
+  K-block hoisted loads, and plain per-(m, n, k) loads; PSUM accumulation) vs the NumPy reference
+  ``(A.astype(f32) @ B.astype(f32)).astype(bf16)``; target overhead < 3x.
 * timing-only: the full-size 4096 x 8192 x 8192 tiled matmul of the NKI tutorial (~100k instructions)
   from shape-only inputs; target well under 5 s.
 * instruction rate of a small-tile elementwise kernel (per-instruction overhead).
@@ -14,9 +15,11 @@ BLAS threads default to 1 for both sides (small-matrix BLAS calls degrade badly 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import time
+from pathlib import Path
 
 if __name__ == "__main__":
     _p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -33,52 +36,19 @@ import numpy as np  # noqa: E402
 import trnsim.nki.isa as nisa  # noqa: E402
 import trnsim.nki.language as nl  # noqa: E402
 from trnsim.nki import run_kernel, shape_only  # noqa: E402
+from trnsim.nki.install import installed  # noqa: E402
 
 BF16 = ml_dtypes.bfloat16
 
 
-def matmul_hoisted(lhsT, rhs):
-    """C[M, N] = lhsT.T @ rhs; the K column blocks of lhsT are loaded once per row block."""
-    k_, m_ = lhsT.shape
-    _, n_ = rhs.shape
-    tm, tk, tn = nl.tile_size.gemm_stationary_fmax, nl.tile_size.pmax, nl.tile_size.gemm_moving_fmax
-    nk = k_ // tk
-    out = nl.ndarray((m_, n_), dtype=lhsT.dtype, buffer=nl.shared_hbm)
-    for mi in nl.affine_range(m_ // tm):
-        a = nl.ndarray((tk, nk, tm), dtype=lhsT.dtype, buffer=nl.sbuf)
-        for ki in nl.affine_range(nk):
-            nisa.dma_copy(dst=a[:, ki, :], src=lhsT[ki * tk:(ki + 1) * tk, mi * tm:(mi + 1) * tm])
-        for ni in nl.affine_range(n_ // tn):
-            acc = nl.ndarray((tm, tn), dtype=nl.float32, buffer=nl.psum)
-            for ki in nl.affine_range(nk):
-                b = nl.ndarray((tk, tn), dtype=rhs.dtype, buffer=nl.sbuf)
-                nisa.dma_copy(dst=b, src=rhs[ki * tk:(ki + 1) * tk, ni * tn:(ni + 1) * tn])
-                nisa.nc_matmul(dst=acc, stationary=a[:, ki, :], moving=b)
-            res = nl.ndarray((tm, tn), dtype=out.dtype, buffer=nl.sbuf)
-            nisa.tensor_copy(dst=res, src=acc)
-            nisa.dma_copy(dst=out[mi * tm:(mi + 1) * tm, ni * tn:(ni + 1) * tn], src=res)
-    return out
-
-
-def matmul_tiled(lhsT, rhs):
-    """The tutorial's plain tiled matmul: both operand tiles loaded for every (m, n, k)."""
-    k_, m_ = lhsT.shape
-    _, n_ = rhs.shape
-    tm, tk, tn = 128, 128, 512
-    out = nl.ndarray((m_, n_), dtype=lhsT.dtype, buffer=nl.shared_hbm)
-    for mi in nl.affine_range(m_ // tm):
-        for ni in nl.affine_range(n_ // tn):
-            acc = nl.ndarray((tm, tn), dtype=nl.float32, buffer=nl.psum)
-            for ki in nl.affine_range(k_ // tk):
-                a = nl.ndarray((tk, tm), dtype=lhsT.dtype, buffer=nl.sbuf)
-                b = nl.ndarray((tk, tn), dtype=rhs.dtype, buffer=nl.sbuf)
-                nisa.dma_copy(dst=a, src=lhsT[ki * tk:(ki + 1) * tk, mi * tm:(mi + 1) * tm])
-                nisa.dma_copy(dst=b, src=rhs[ki * tk:(ki + 1) * tk, ni * tn:(ni + 1) * tn])
-                nisa.nc_matmul(dst=acc, stationary=a, moving=b)
-            res = nl.ndarray((tm, tn), dtype=out.dtype, buffer=nl.sbuf)
-            nisa.tensor_copy(dst=res, src=acc)
-            nisa.dma_copy(dst=out[mi * tm:(mi + 1) * tm, ni * tn:(ni + 1) * tn], src=res)
-    return out
+def _example_kernels():
+    """The two matmul kernels of examples/kernels/matmul.py (loaded with ``nki`` mapped to trnsim.nki)."""
+    path = Path(__file__).resolve().parents[1] / "examples" / "kernels" / "matmul.py"
+    spec = importlib.util.spec_from_file_location("example_matmul", path)
+    mod = importlib.util.module_from_spec(spec)
+    with installed():
+        spec.loader.exec_module(mod)
+    return mod.matmul_kernel, mod.matmul_tiled_kernel
 
 
 def add_small_tiles(x, y):
@@ -112,6 +82,7 @@ def main(n: int, repeat: int) -> dict:
     at = np.ascontiguousarray(a.T)
     t_ref, ref = best(lambda: (a.astype(np.float32) @ b.astype(np.float32)).astype(BF16), repeat)
     res: dict = {"n": n, "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"), "numpy_ref_s": t_ref}
+    matmul_hoisted, matmul_tiled = _example_kernels()
     for name, kern in (("hoisted", matmul_hoisted), ("tiled", matmul_tiled)):
         t_sim, run = best(lambda: run_kernel(kern, at, b), repeat)
         err = float(np.max(np.abs(run.outputs.astype(np.float32) - ref.astype(np.float32))))

@@ -1,5 +1,9 @@
 """Tiled matrix multiplication in the current NKI API: C[M, N] = A[M, K] @ B[K, N], A given transposed.
 
+``matmul_kernel`` loads every K block of the stationary operand once per row block;
+``matmul_tiled_kernel`` is the tutorial's plain tiled version that loads both operand tiles for every
+(m, n, k). The script runs ``matmul_kernel``; benchmarks/bench_nki.py times both.
+
 Run: trnsim kernel run examples/kernels/matmul.py [--target trn2] [--timing-only]
 """
 
@@ -30,6 +34,29 @@ def matmul_kernel(lhsT, rhs):
                 r = nl.ndarray((TK, TN), dtype=rhs.dtype, buffer=nl.sbuf)
                 nisa.dma_copy(dst=r, src=rhs[k * TK:(k + 1) * TK, n * TN:(n + 1) * TN])
                 nisa.nc_matmul(dst=acc, stationary=lhs[:, k, :], moving=r)  # first write overwrites, then +=
+            res = nl.ndarray((TM, TN), dtype=out.dtype, buffer=nl.sbuf)
+            nisa.tensor_copy(dst=res, src=acc)
+            nisa.dma_copy(dst=out[m * TM:(m + 1) * TM, n * TN:(n + 1) * TN], src=res)
+    return out
+
+
+@nki.jit
+def matmul_tiled_kernel(lhsT, rhs):
+    K, M = lhsT.shape
+    _, N = rhs.shape
+    TM = nl.tile_size.gemm_stationary_fmax
+    TK = nl.tile_size.pmax
+    TN = nl.tile_size.gemm_moving_fmax
+    out = nl.ndarray((M, N), dtype=lhsT.dtype, buffer=nl.shared_hbm)
+    for m in nl.affine_range(M // TM):
+        for n in nl.affine_range(N // TN):
+            acc = nl.ndarray((TM, TN), dtype=nl.float32, buffer=nl.psum)
+            for k in nl.affine_range(K // TK):
+                lhs = nl.ndarray((TK, TM), dtype=lhsT.dtype, buffer=nl.sbuf)
+                r = nl.ndarray((TK, TN), dtype=rhs.dtype, buffer=nl.sbuf)
+                nisa.dma_copy(dst=lhs, src=lhsT[k * TK:(k + 1) * TK, m * TM:(m + 1) * TM])
+                nisa.dma_copy(dst=r, src=rhs[k * TK:(k + 1) * TK, n * TN:(n + 1) * TN])
+                nisa.nc_matmul(dst=acc, stationary=lhs, moving=r)
             res = nl.ndarray((TM, TN), dtype=out.dtype, buffer=nl.sbuf)
             nisa.tensor_copy(dst=res, src=acc)
             nisa.dma_copy(dst=out[m * TM:(m + 1) * TM, n * TN:(n + 1) * TN], src=res)
