@@ -20,7 +20,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from trnsim.hardware.specs import SystemSpec
 
 SWITCHED = ("switch", "switch2", "nvswitch")
-TORI = ("ring", "torus2d", "torus3d")
 
 
 @dataclass(frozen=True, slots=True)

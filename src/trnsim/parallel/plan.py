@@ -17,7 +17,7 @@ data-parallel rank; ``global_batch`` sequences per step; micro-batches per step 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from trnsim.errors import TrnsimError
 
@@ -25,7 +25,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from trnsim.hardware.specs import SystemSpec
     from trnsim.models.spec import ModelSpec
 
-Recompute = Literal["none", "selective", "full"]
 PRECISIONS = ("bf16", "fp16", "fp8", "mxfp8", "nvfp4", "mxfp4", "fp32")
 RECOMPUTE = ("none", "selective", "full")
 OPTIMIZERS = ("adamw", "adam", "lamb", "sgd")

@@ -14,7 +14,6 @@ chips per replica (experts spread over all chips of the replica).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -206,15 +205,3 @@ def memory_plan(model: Any, chip: Any, dep: Deployment) -> MemoryPlan:
         tokens = int(kv / kvb) if kvb > 0 else 1 << 40
     blocks = max(1, tokens // dep.block_size)
     return MemoryPlan(hbm, usable, w, max(kv, 0.0), kvb, blocks * dep.block_size, blocks)
-
-
-def max_context(dep: Deployment, plan: MemoryPlan) -> int:
-    return plan.kv_blocks * dep.block_size
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def is_finite(x: float) -> bool:
-    return math.isfinite(x)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from typing import Any, Callable
+from typing import Callable
 
 from trnsim.sim import Simulator
 from trnsim.workloads.serving.cost import IterationCost
