@@ -37,6 +37,17 @@ def test_training_evaluator_prunes_with_reasons():
         "impossible plan: tp=3 does not divide x"
 
 
+@pytest.mark.parametrize("kind", ["training", "serving"])
+def test_missing_key_and_unknown_name_are_told_apart(kind):
+    from trnsim.search.executors import run_batch
+
+    cfgs = [{"system": "trn2-ultraserver"}, {"model": "no-such-model", "system": "trn2-ultraserver"}]
+    rows = run_batch(kind, {}, {}, (0, list(enumerate(cfgs))))[1]
+    assert [r["status"] for r in rows] == ["pruned", "pruned"]
+    assert rows[0]["reason"] == "missing key 'model'"
+    assert rows[1]["reason"].startswith("unknown model 'no-such-model'")
+
+
 def test_serving_sweep_finds_slo_limited_rate():
     spec = spec_from_dict({"sweep": {"kind": "serving"},
                            "fixed": {"model": "llama-3.1-8b", "isl": 1024, "osl": 128, "slo_tpot_ms": 30},

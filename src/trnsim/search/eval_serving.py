@@ -11,7 +11,7 @@ from typing import Any
 
 from trnsim.economics import Utilization, system_power, usd_per_million_tokens
 from trnsim.errors import TrnsimError
-from trnsim.search.eval_training import _model, _system, prune_reason
+from trnsim.search.eval_training import model_and_system, prune_reason
 from trnsim.search.evaluators import Metrics, Pruned, evaluator
 
 
@@ -20,10 +20,7 @@ def evaluate(cfg: dict[str, Any]) -> Metrics:
     from trnsim.workloads.serving import Deployment, analytic_serving
     from trnsim.workloads.serving.analytic import max_batch_under
 
-    try:
-        model, system = _model(str(cfg["model"])), _system(str(cfg["system"]))
-    except KeyError as e:
-        raise Pruned(f"missing key {e}") from None
+    model, system = model_and_system(cfg)
     tp = float(cfg.get("tp", 1))
     replicas = int(cfg.get("replicas") or max(1, int(system.num_chips // tp)))
     dep = Deployment(replicas=replicas, tp=tp, dtype=str(cfg.get("precision", "fp8")))
@@ -59,7 +56,7 @@ def refine_event(cfg: dict[str, Any], row: dict[str, Any], *, load: float = 0.9,
     returns the simulated latency percentiles and SLO attainment (``event_*`` metrics)."""
     from trnsim.workloads.serving import SLO, Deployment, Workload, simulate_serving
 
-    model, system = _model(str(cfg["model"])), _system(str(cfg["system"]))
+    model, system = model_and_system(cfg)
     tp = float(cfg.get("tp", 1))
     dep = Deployment(replicas=1, tp=tp, dtype=str(cfg.get("precision", "fp8")))
     isl, osl = int(cfg.get("isl", 1024)), int(cfg.get("osl", 256))

@@ -30,6 +30,14 @@ def _system(name: str) -> Any:
     return load_system(name)
 
 
+def model_and_system(cfg: dict[str, Any]) -> tuple[Any, Any]:
+    """The configuration's model and system; a missing key prunes it, an unknown name is a TrnsimError."""
+    for key in ("model", "system"):
+        if key not in cfg:
+            raise Pruned(f"missing key {key!r}")
+    return _model(str(cfg["model"])), _system(str(cfg["system"]))
+
+
 def plan_from(cfg: dict[str, Any], system: Any) -> tuple[Any, int]:
     """The Plan a configuration describes (any Plan field; ``seq`` for seq_len; dp "auto")."""
     from dataclasses import fields
@@ -67,10 +75,7 @@ def prune_reason(msg: str) -> str:
 def evaluate(cfg: dict[str, Any]) -> Metrics:
     from trnsim.workloads.training import simulate_training
 
-    try:
-        model, system = _model(str(cfg["model"])), _system(str(cfg["system"]))
-    except KeyError as e:
-        raise Pruned(f"missing key {e}") from None
+    model, system = model_and_system(cfg)
     plan, chips = plan_from(cfg, system)
     try:
         r = simulate_training(model, system, plan, chips=chips)
