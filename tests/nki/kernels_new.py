@@ -5,8 +5,6 @@ Written for the trnsim test-suite; they follow the public tutorials' structure, 
 
 from __future__ import annotations
 
-import numpy as np
-
 import trnsim.nki as nki
 import trnsim.nki.isa as nisa
 import trnsim.nki.language as nl

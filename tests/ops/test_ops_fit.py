@@ -1,7 +1,5 @@
 """The fit script: reproduces the shipped constants, reports leave-one-out errors, provenance is complete."""
 
-import math
-
 import numpy as np
 import pytest
 

@@ -21,10 +21,6 @@ NEG = float("-inf")
 W_END, W_IDX, W_TRK, R_END, R_IDX, R_TRK, P0, P1, B0, B1, RECT = range(11)
 
 
-def _group(space: str) -> str:
-    return "hbm" if space.endswith("hbm") else space
-
-
 def _rect(a: Access) -> tuple[int, int, int, int, int] | None:
     """(row_step, row0, col0, rows, cols) in elements when the pattern is rows of a contiguous run."""
     pat = a.pattern

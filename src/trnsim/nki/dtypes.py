@@ -126,13 +126,6 @@ def itemsize(dt: Any) -> int:
     return canon(dt).itemsize
 
 
-def is_float(dt: Any) -> bool:
-    d = canon(dt)
-    if isinstance(d, SpecialDType):
-        return d.packed == 1
-    return d.kind == "f" or d.kind == "V" or (d.kind not in "iub")
-
-
 def is_int(dt: Any) -> bool:
     d = canon(dt)
     return not isinstance(d, SpecialDType) and d.kind in "iub"
@@ -176,19 +169,3 @@ def cast(values: Any, dt: Any) -> np.ndarray:
         return v
     with np.errstate(over="ignore", invalid="ignore"):
         return v.astype(d)
-
-
-def compute_view(values: np.ndarray) -> np.ndarray:
-    """Values in fp32 as the Vector/Scalar engines compute (ints stay ints for bitwise ops)."""
-    if values.dtype == np.float32 or values.dtype.kind in "iub":
-        return values
-    return values.astype(np.float32)
-
-
-ALL = {
-    "bool_": bool_, "int8": int8, "int16": int16, "int32": int32, "uint8": uint8, "uint16": uint16,
-    "uint32": uint32, "float16": float16, "float32": float32, "bfloat16": bfloat16, "tfloat32": tfloat32,
-    "float8_e4m3": float8_e4m3, "float8_e4m3fn": float8_e4m3fn, "float8_e5m2": float8_e5m2,
-    "float8_e8m0fnu": float8_e8m0fnu, "float8_e5m2_x4": float8_e5m2_x4, "float8_e4m3fn_x4": float8_e4m3fn_x4,
-    "float4_e2m1fn_x4": float4_e2m1fn_x4,
-}

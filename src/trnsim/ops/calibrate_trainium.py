@@ -32,7 +32,6 @@ Methods:
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import math
 import sys
 from dataclasses import dataclass

@@ -80,7 +80,6 @@ ALU: dict[str, Callable[[Any, Any], Any]] = {
     "logical_shift_right": lambda a, b: np.right_shift(_ints(a), _ints(b)),
     "bypass": lambda a, b: a,
 }
-BITVEC = {"bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift", "invert", "logical_shift_right"}
 
 # unary functions (activation table and unary ALU ops)
 ACT: dict[str, Callable[[Any], Any]] = {

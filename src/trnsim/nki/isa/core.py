@@ -85,11 +85,6 @@ def psum_written(t: NkiTensor) -> np.ndarray:
     return np.ndarray(t.shape, np.bool_, st.written, t.offset, t.strides)
 
 
-def clear_written(t: NkiTensor) -> None:
-    if t.storage.space == "psum" and t.storage.written is not None:
-        psum_written(t)[...] = False
-
-
 def record(c: Any, engine: str, opcode: str, ins: Sequence[NkiTensor], outs: Sequence[NkiTensor],
            attrs: dict[str, Any]) -> Instruction:
     tr = c.trace
