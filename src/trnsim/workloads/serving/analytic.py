@@ -102,25 +102,35 @@ def analytic_serving(model: Any, system: Any, dep: Deployment, *, isl: int, osl:
 def _continuous(cost: IterationCost, dep: Deployment, isl: int, osl: int, B: int, limit: int,
                 kv: float) -> AnalyticResult:
     L = max(0, osl - 1)
-    budget = max(dep.max_batched_tokens, dep.max_batch)
-    # iterations a prompt spends prefilling: its tokens over the budget left by the decodes
-    c = 1.0
-    for _ in range(4):
-        n = B * L / (L + c)
-        room = max(1.0, budget - n)
-        c = max(1.0, math.ceil(isl / room)) if dep.chunked_prefill else 1.0
-    cyc = L + c
-    starts = B / cyc  # requests starting (and finishing) per iteration
-    n = B * L / cyc
+    c, starts, n = _steady_mix(dep, B, isl, osl)
     tp = starts * isl
-    S = n * kv
-    decode_attn = cost.attn_decode(int(round(n)) if n >= 1 else (1 if n > 0 else 0), S)
+    decode_attn = _decode_attn(cost, n, n * kv)
     t = (_mean_linear(cost, n, tp, isl / c) + cost.overhead + cost.seq_overhead * (n + starts) + decode_attn
          + starts * cost.attn_prefill(isl, 0))
     rps = starts / t * _engines(dep)
     ttft = _prompt_ttft(cost, dep, n, decode_attn, isl)
     return AnalyticResult(B, dep.replicas, dep.total_chips, isl, osl, t, ttft, t, ttft + L * t, rps, rps * osl,
                           rps * isl, limit, "continuous")
+
+
+def _steady_mix(dep: Deployment, B: int, isl: int, osl: int) -> tuple[float, float, float]:
+    """The continuous-batching steady state at ``B`` busy slots: ``(c, starts, n)``, the iterations a prompt
+    spends prefilling (its tokens over the budget left by the decodes, a fixed point), the requests starting
+    (and finishing) per iteration and the sequences decoding in an iteration."""
+    L = max(0, osl - 1)
+    budget = max(dep.max_batched_tokens, dep.max_batch)
+    c = 1.0
+    for _ in range(4):
+        n = B * L / (L + c)
+        room = max(1.0, budget - n)
+        c = max(1.0, math.ceil(isl / room)) if dep.chunked_prefill else 1.0
+    cyc = L + c
+    return c, B / cyc, B * L / cyc
+
+
+def _decode_attn(cost: IterationCost, n: float, kv_tokens: float) -> float:
+    """Attention time of ``n`` (mean, possibly fractional) decoding sequences holding ``kv_tokens`` in all."""
+    return cost.attn_decode(int(round(n)) if n >= 1 else (1 if n > 0 else 0), kv_tokens)
 
 
 def _mean_linear(cost: IterationCost, n: float, tp: float, chunk: float) -> float:
@@ -160,16 +170,8 @@ def prompt_ttft(model: Any, system: Any, dep: Deployment, r: AnalyticResult, pro
     model, sys_spec, chip, cost = _setup(model, system, dep, cost)
     if r.schedule != "continuous":
         return r.ttft_s
-    L = max(0, r.osl - 1)
-    # decodes in the steady state (same fixed point as _continuous)
-    budget = max(dep.max_batched_tokens, dep.max_batch)
-    c = 1.0
-    for _ in range(4):
-        n = r.batch * L / (L + c)
-        c = max(1.0, math.ceil(r.isl / max(1.0, budget - n))) if dep.chunked_prefill else 1.0
-    n = r.batch * L / (L + c)
-    S = n * _kv_len(r.isl, r.osl, kv_len)
-    decode_attn = cost.attn_decode(int(round(n)) if n >= 1 else (1 if n > 0 else 0), S)
+    _, _, n = _steady_mix(dep, r.batch, r.isl, r.osl)  # decodes in the steady state
+    decode_attn = _decode_attn(cost, n, n * _kv_len(r.isl, r.osl, kv_len))
     return _prompt_ttft(cost, dep, n, decode_attn, prompt)
 
 
@@ -242,14 +244,7 @@ def prefill_queue_wait(model: Any, system: Any, dep: Deployment, r: AnalyticResu
     model, sys_spec, chip, cost = _setup(model, system, dep, cost)
     if r.schedule != "continuous" or r.iteration_s <= 0:
         return 0.0, 0.0, 0.0
-    L = max(0, r.osl - 1)
-    budget = max(dep.max_batched_tokens, dep.max_batch)
-    c = 1.0
-    for _ in range(4):
-        n = r.batch * L / (L + c)
-        c = max(1.0, math.ceil(r.isl / max(1.0, budget - n))) if dep.chunked_prefill else 1.0
-    starts = r.batch / (L + c)
-    n = r.batch * L / (L + c)
+    _, starts, n = _steady_mix(dep, r.batch, r.isl, r.osl)
     if starts <= 0 or n <= 0:
         return 0.0, 0.0, 0.0
     t_dec = cost.iteration((), max(1, int(round(n))), n * _kv_len(r.isl, r.osl, kv_len))
