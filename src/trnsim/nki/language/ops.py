@@ -140,6 +140,20 @@ def _bcast_free(x: NkiTensor, shape: tuple[int, ...]) -> NkiTensor:
     return v
 
 
+def _column_operand(opn: str, x: NkiTensor, y: NkiTensor, od: Any) -> NkiTensor | None:
+    """``x op y`` as one ``tensor_scalar`` when one side is a [P, 1] column against a [P, F] tile,
+    else None."""
+    if y.free_size == 1 and x.free_size > 1 and y.shape[0] == x.shape[0]:
+        out = _new(x.shape, od)
+        _isa.tensor_scalar(dst=out, data=x, op0=opn, operand0=y)
+        return out
+    if x.free_size == 1 and y.free_size > 1 and x.shape[0] == y.shape[0]:
+        out = _new(y.shape, od)
+        _isa.tensor_scalar(dst=out, data=y, op0=opn, operand0=x, reverse0=True)
+        return out
+    return None
+
+
 def _binary(opn: str, x: Any, y: Any, dtype: Any) -> Any:
     if _K.MATERIALIZE is not None:
         x = _K.MATERIALIZE(x)
@@ -149,25 +163,15 @@ def _binary(opn: str, x: Any, y: Any, dtype: Any) -> Any:
         return _alu.ALU[opn](x, y)
     od = _out_dtype(dtype, x, y)
     if xt and yt:
-        if y.free_size == 1 and x.free_size > 1 and y.shape[0] == x.shape[0]:
-            out = _new(x.shape, od)
-            _isa.tensor_scalar(dst=out, data=x, op0=opn, operand0=y)
-            return out
-        if x.free_size == 1 and y.free_size > 1 and x.shape[0] == y.shape[0]:
-            out = _new(y.shape, od)
-            _isa.tensor_scalar(dst=out, data=y, op0=opn, operand0=x, reverse0=True)
+        out = _column_operand(opn, x, y, od)
+        if out is not None:
             return out
         if LENIENT[0] and x.ndim == y.ndim and x.shape != y.shape:
             common = tuple(_b.min(a, b) if (a > 1 and b > 1) else _b.max(a, b) for a, b in zip(x.shape, y.shape))
             x = x[tuple(slice(0, n) if n <= m and m > 1 else slice(None) for n, m in zip(common, x.shape))]
             y = y[tuple(slice(0, n) if n <= m and m > 1 else slice(None) for n, m in zip(common, y.shape))]
-            if y.free_size == 1 and x.free_size > 1 and y.shape[0] == x.shape[0]:
-                out = _new(x.shape, od)
-                _isa.tensor_scalar(dst=out, data=x, op0=opn, operand0=y)
-                return out
-            if x.free_size == 1 and y.free_size > 1 and x.shape[0] == y.shape[0]:
-                out = _new(y.shape, od)
-                _isa.tensor_scalar(dst=out, data=y, op0=opn, operand0=x, reverse0=True)
+            out = _column_operand(opn, x, y, od)
+            if out is not None:
                 return out
         nd = _b.max(x.ndim, y.ndim)
         xs = tuple(x.shape) + (1,) * (nd - x.ndim)
