@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -39,6 +40,25 @@ class Utilization:
 
     def clipped(self) -> "Utilization":
         return Utilization(*(min(1.0, max(0.0, x)) for x in (self.compute, self.memory, self.link)))
+
+
+# link utilisation of a tensor-parallel serving replica (all-reduces in every layer): assumed, not measured
+SERVING_TP_LINK_UTILIZATION = 0.2
+
+
+def serving_utilization(model: Any, chip: ChipSpec, r: Any, tp: float, dtype: str) -> Utilization:
+    """Average engine/HBM/link utilisation at an analytic serving operating point ``r`` (an AnalyticResult of
+    ``tp``-chip replicas in ``dtype``): model FLOPs of the output rate, and per iteration the weights plus the
+    batch's KV cache (at its mean length isl + osl/2) read from HBM."""
+    from trnsim.workloads.serving.deployment import dtype_bytes
+
+    flops = 2.0 * model.active_params * r.output_tokens_per_s / r.replicas / max(tp, 1e-9)
+    u_c = flops / chip.flops(dtype)
+    kv = model.kv_cache_bytes_per_token(dtype if dtype in ("fp8", "bf16") else "bf16")
+    per_iter = model.total_params * dtype_bytes(dtype) / tp + r.batch * (r.isl + r.osl / 2) * kv / tp
+    u_m = per_iter / r.iteration_s / chip.hbm_bandwidth.si
+    return Utilization(compute=min(1.0, u_c), memory=min(1.0, u_m),
+                       link=SERVING_TP_LINK_UTILIZATION if tp > 1 else 0.0)
 
 
 @dataclass(frozen=True)

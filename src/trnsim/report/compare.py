@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from trnsim.economics import Utilization, system_power, usd_per_million_tokens
+from trnsim.economics import Utilization, serving_utilization, system_power, usd_per_million_tokens
 from trnsim.errors import TrnsimError
 from trnsim.hardware import catalog, load_system
 from trnsim.hardware.specs import SystemSpec
@@ -117,17 +117,6 @@ SERVE_COLUMNS = [
 ]
 
 
-def _serving_utilization(model: Any, chip: Any, r: Any, tp: float, dtype: str) -> Utilization:
-    """Average engine/HBM utilisation at an analytic operating point (for the power model)."""
-    flops = 2.0 * model.active_params * r.output_tokens_per_s / r.replicas / max(tp, 1e-9)
-    u_c = flops / chip.flops(dtype)
-    wbytes = {"fp8": 1, "mxfp8": 1, "int8": 1, "fp4": 0.5, "nvfp4": 0.5, "mxfp4": 0.5}.get(dtype, 2)
-    kv = model.kv_cache_bytes_per_token(dtype if dtype in ("fp8", "bf16") else "bf16")
-    per_iter = model.total_params * wbytes / tp + r.batch * (r.isl + r.osl / 2) * kv / tp
-    u_m = per_iter / r.iteration_s / chip.hbm_bandwidth.si
-    return Utilization(compute=min(1.0, u_c), memory=min(1.0, u_m), link=0.2 if tp > 1 else 0.0)
-
-
 LOAD_FRACTIONS = (0.9, 0.75, 0.6, 0.45, 0.3, 0.15)
 
 
@@ -175,7 +164,7 @@ def run_serving(spec: ServingSpec, system: SystemSpec, price: PriceInfo) -> tupl
         raise TrnsimError(f"{spec.model} cannot meet the SLO on {system.name} at any TP in {spec.tp}")
     dep, r, ev, frac, rate = best
     per_chip = rate / dep.total_chips
-    util = _serving_utilization(model, chip, r, dep.tp, prec)
+    util = serving_utilization(model, chip, r, dep.tp, prec)
     scale = per_chip / r.output_tokens_per_s_per_chip  # the measured load vs the analytic operating point
     util = Utilization(util.compute * scale, util.memory * scale, util.link * scale)
     power = system_power(system, util).per_chip_facility_w

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trnsim.economics import Utilization, system_power, usd_per_million_tokens
+from trnsim.economics import serving_utilization, system_power, usd_per_million_tokens
 from trnsim.errors import TrnsimError
 from trnsim.search.eval_training import model_and_system, prune_reason
 from trnsim.search.evaluators import Metrics, Pruned, evaluator
@@ -37,9 +37,7 @@ def evaluate(cfg: dict[str, Any]) -> Metrics:
     except TrnsimError as e:
         raise Pruned(prune_reason(str(e))) from None
     per_chip = r.output_tokens_per_s_per_chip
-    flops = 2.0 * model.active_params * per_chip
-    util = Utilization(compute=min(1.0, flops / system.chip_.flops(dep.dtype)), memory=min(1.0, 0.8), link=0.1)
-    power = system_power(system, util).per_chip_facility_w
+    power = system_power(system, serving_utilization(model, system.chip_, r, dep.tp, dep.dtype)).per_chip_facility_w
     out: Metrics = {"batch": r.batch, "out_tok_s_per_chip": per_chip, "out_tok_s": r.output_tokens_per_s,
                     "ttft_ms": r.ttft_s * 1e3, "tpot_ms": r.tpot_s * 1e3, "joules_per_token": power / per_chip}
     price = cfg.get("price_per_chip_hour")
