@@ -18,13 +18,23 @@ class Metric:
     higher_is_better: bool = True
 
 
+# dense peak compute per format: (key, label); a chip shows TFLOPS, a system PFLOPS
+_FLOPS = (
+    ("flops_low_precision", "dense low-precision compute (best of MXFP8/FP8)"),
+    ("flops_mxfp8", "dense MXFP8"),
+    ("flops_fp8", "dense FP8"),
+    ("flops_bf16", "dense BF16"),
+    ("flops_fp32", "dense FP32"),
+)
+
+
+def _flops_metrics(unit: str, scale: float) -> tuple[Metric, ...]:
+    return tuple(Metric(key, label, unit, scale) for key, label in _FLOPS)
+
+
 SYSTEM_METRICS = (
     Metric("chips", "chips", "", 1),
-    Metric("flops_low_precision", "dense low-precision compute (best of MXFP8/FP8)", "PFLOPS", 1e15),
-    Metric("flops_mxfp8", "dense MXFP8", "PFLOPS", 1e15),
-    Metric("flops_fp8", "dense FP8", "PFLOPS", 1e15),
-    Metric("flops_bf16", "dense BF16", "PFLOPS", 1e15),
-    Metric("flops_fp32", "dense FP32", "PFLOPS", 1e15),
+    *_flops_metrics("PFLOPS", 1e15),
     Metric("hbm_capacity", "HBM capacity", "TiB", 2**40),
     Metric("hbm_bandwidth", "HBM bandwidth", "TB/s", 1e12),
     Metric("scale_up_domain", "scale-up domain (chips)", "", 1),
@@ -34,11 +44,7 @@ SYSTEM_METRICS = (
 )
 
 CHIP_METRICS = (
-    Metric("flops_low_precision", "dense low-precision compute (best of MXFP8/FP8)", "TFLOPS", 1e12),
-    Metric("flops_mxfp8", "dense MXFP8", "TFLOPS", 1e12),
-    Metric("flops_fp8", "dense FP8", "TFLOPS", 1e12),
-    Metric("flops_bf16", "dense BF16", "TFLOPS", 1e12),
-    Metric("flops_fp32", "dense FP32", "TFLOPS", 1e12),
+    *_flops_metrics("TFLOPS", 1e12),
     Metric("hbm_capacity", "HBM capacity", "GiB", 2**30),
     Metric("hbm_bandwidth", "HBM bandwidth", "TB/s", 1e12),
     Metric("scale_up_bw", "scale-up bandwidth", "GB/s", 1e9),
@@ -75,8 +81,7 @@ def system_values(system: SystemSpec) -> dict[str, tuple[float | None, str]]:
     n = system.num_chips
     c = chip_values(system.chip_)
     out: dict[str, tuple[float | None, str]] = {"chips": (float(n), system.chip_.title)}
-    for key in ("flops_low_precision", "flops_mxfp8", "flops_fp8", "flops_bf16", "flops_fp32",
-                "hbm_capacity", "hbm_bandwidth"):
+    for key in (*(k for k, _ in _FLOPS), "hbm_capacity", "hbm_bandwidth"):
         v, note = c[key]
         out[key] = (None if v is None else v * n, note)
     out["scale_up_domain"] = (float(system.scale_up.domain_size), system.scale_up.topology)
