@@ -33,20 +33,10 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from trnsim.ops.nc_kernels import _nisa, _nl, _np_dtype, _simulate
+
 KB_DECODE = 512   # keys per decode block (one fp32 PSUM bank of scores)
 NEG = -3.0e38
-
-
-def _nl():
-    import trnsim.nki.language as nl
-
-    return nl
-
-
-def _nisa():
-    import trnsim.nki.isa as nisa
-
-    return nisa
 
 
 # ----------------------------------------------------------------------------- decode
@@ -354,7 +344,6 @@ def _r128(x: int) -> int:
 def decode_time(chip, batch: int, q_len: int, kv_len: int, q_heads: int, kv_heads: int, d: int) -> float:
     """Seconds for decode attention (``q_len * group <= 128`` query rows per (sequence, KV head))."""
     from trnsim.nki import shape_only
-    from trnsim.ops.nc_kernels import _np_dtype, _simulate
 
     bf = _np_dtype("bf16")
     R = q_len * (q_heads // kv_heads)
@@ -373,7 +362,6 @@ def decode_time(chip, batch: int, q_len: int, kv_len: int, q_heads: int, kv_head
 def prefill_time(chip, batch: int, q_len: int, kv_len: int, q_heads: int, kv_heads: int, d: int) -> float:
     """Seconds for a causal FlashAttention forward: ``batch * q_heads`` heads spread over the cores."""
     from trnsim.nki import shape_only
-    from trnsim.ops.nc_kernels import _np_dtype, _simulate
 
     bf = _np_dtype("bf16")
     units = batch * q_heads
