@@ -21,7 +21,8 @@ ITER_OVERHEAD_NEURON = 1.0e-3
 # none is added.  assumed.
 ENCODER_CALL_OVERHEAD_NEURON = 0.0
 
-# Roofline fallback used only while trnsim.ops / trnsim.network are not importable (assumed).
+# Roofline fallback (assumed): op times on a chip without generated efficiency tables (trnsim.ops), and the
+# collectives of a deployment given as a bare chip (no catalog system for trnsim.network).
 FALLBACK_COMPUTE_EFF = 0.7
 FALLBACK_MEMORY_EFF = 0.8
 FALLBACK_OP_LATENCY = 2e-6

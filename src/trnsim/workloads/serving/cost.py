@@ -352,16 +352,13 @@ def _model_ops(model: Any, tokens: int, dep: Deployment, tp: int) -> tuple[list,
     """Per-chip non-attention ops of one forward step over ``tokens`` tokens (batch=tokens, one token
     each) and a scale factor. ``tp`` must divide the head count for ``model.ops``; otherwise the ops of
     the largest dividing degree are scaled by ``tp_div/tp`` (Neuron pads heads instead; padding is ignored)."""
-    ops_fn = getattr(model, "ops", None)
-    if ops_fn is None:
-        return _fallback_linear_ops(model, tokens, dep.dtype, tp), 1.0
     tpd = tp
     while model.heads % tpd:
         tpd -= 1
     ep = dep.ep if getattr(model, "moe", None) is not None else 1
     while ep > 1 and model.moe.num_experts % ep:
         ep -= 1
-    ops = ops_fn("decode", tokens, 1, kv_len=0, dtype=_act_dtype(dep.dtype), weight_dtype=dep.weight_dtype_,
+    ops = model.ops("decode", tokens, 1, kv_len=0, dtype=_act_dtype(dep.dtype), weight_dtype=dep.weight_dtype_,
                  kv_dtype=dep.kv_dtype_, tp=tpd, ep=ep)
     return list(ops), tpd / tp
 
@@ -376,34 +373,9 @@ def _act_dtype(dtype: str) -> str:
     return "fp8" if dtype.startswith(("nv", "fp4")) else "bf16"
 
 
-def _fallback_linear_ops(model: Any, tokens: int, dtype: str, tp: int) -> list:
-    """GEMMs of a dense/MoE decoder (used until ``model.ops`` is available): weights streamed once."""
-    from trnsim.models.op import Op
-
-    wb = dtype_bytes(dtype)
-    h = model.hidden
-    params = float(getattr(model, "matmul_params", 0) or model.active_params) / tp
-    total = float(model.total_params) / tp
-    moe = getattr(model, "moe", None)
-    # weights read per step: dense weights once; MoE experts actually touched by `tokens` tokens
-    if moe is not None:
-        e_total = model.layers * moe.num_experts * model.expert_params() / tp
-        touched = 1 - (1 - moe.top_k / moe.num_experts) ** tokens
-        read_w = (total - e_total) + e_total * touched
-    else:
-        read_w = total
-    flops = 2.0 * tokens * params
-    act = tokens * h * 2.0 * model.layers * 6
-    return [Op("linear", "gemm", flops, read_w * wb + act, act / 2, dtype=dtype,
-               shape={"m": tokens, "n": h, "k": h}, phase="decode")]
-
-
 def _default_op_time() -> Callable[[Any, Any], float]:
-    try:
-        from trnsim.ops import op_time
-    except ImportError:
-        return _roofline_op_time
     from trnsim.errors import TrnsimError
+    from trnsim.ops import op_time
 
     broken: set[str] = set()
 
@@ -421,7 +393,8 @@ def _default_op_time() -> Callable[[Any, Any], float]:
 
 
 def _roofline_op_time(op: Any, chip: Any) -> float:
-    """Fallback: roofline with the calibration module's assumed efficiencies."""
+    """Fallback for a chip without generated efficiency tables: roofline with the calibration module's
+    assumed efficiencies."""
     peak = chip.flops(op.dtype if op.dtype in ("bf16", "fp8", "fp16", "fp32") else "bf16")
     t = max(op.flops / (peak * cal.FALLBACK_COMPUTE_EFF),
             op.bytes / (chip.hbm_bandwidth.si * cal.FALLBACK_MEMORY_EFF))
@@ -432,18 +405,9 @@ def _default_collective(system: Any, chip: Any, tp: int, dep: Deployment) -> Cal
     """Collective time by (kind, bytes, group in chips). On a Neuron chip the TP all-reduce (group ``tp``)
     runs over the replica's NeuronCores (intra-chip for TP within one chip), inside the compiled step
     (its DMA rings share the engines with the graph's own traffic); other groups take one rank per chip."""
-    topo = None
-    cfun = None
-    Topology = None
-    Group = None
-    if system is not None:
-        try:
-            from trnsim.network import Group, Topology, collective_time
+    from trnsim.network import Group, Topology, collective_time
 
-            topo = Topology.from_system(system)
-            cfun = collective_time
-        except ImportError:
-            topo = None
+    topo = Topology.from_system(system) if system is not None else None
     cache: dict[tuple[str, float, int], float] = {}
     neuron = getattr(chip, "family", "gpu") != "gpu"
     bw = float(chip.scale_up_bandwidth.si) if chip.scale_up_bandwidth else 1e11
@@ -466,10 +430,10 @@ def _default_collective(system: Any, chip: Any, tp: int, dep: Deployment) -> Cal
             per_chip = min(cpc, ranks)
         if ranks <= 1:
             v = 0.0
-        elif topo is not None and cfun is not None and Group is not None:
+        elif topo is not None:
             chips = -(-ranks // per_chip)
             t = topo if chips <= topo.chips else Topology.from_system(system, chips=chips)
-            v = float(cfun(kind.replace("_", "-"), nbytes, Group(ranks, per_chip=per_chip), t, busy=neuron).time)
+            v = float(collective_time(kind.replace("_", "-"), nbytes, Group(ranks, per_chip=per_chip), t, busy=neuron).time)
         else:
             factor = {"all_reduce": 2 * (group - 1) / group, "all_to_all": (group - 1) / group,
                       "send_recv": 1.0}.get(kind, 1.0)
