@@ -13,11 +13,11 @@ from typing import Any, Iterator
 from trnsim.errors import TrnsimError
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file; a missing or malformed file is a one-line TrnsimError naming it."""
+def read_toml(path: str | Path, text: str | None = None) -> dict[str, Any]:
+    """Parse a TOML file (or ``text`` read from it); a missing or malformed file is a one-line TrnsimError naming it."""
     p = Path(path)
     try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
+        return tomllib.loads(text if text is not None else p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TrnsimError(f"{p}: file not found", "check the path") from None
     except IsADirectoryError:

@@ -99,6 +99,8 @@ def test_malformed_toml_and_missing_file(tmp_path):
         load_file(write(tmp_path, "[chip\nname = 1"))
     with pytest.raises(TrnsimError, match="file not found"):
         load_file(tmp_path / "absent.toml")
+    with pytest.raises(TrnsimError, match="is a folder"):
+        load_file(tmp_path)
     with pytest.raises(TrnsimError, match="unknown top-level table"):
         load_file(write(tmp_path, "[gpu]\nname='x'"))
     with pytest.raises(TrnsimError, match="no \\[core\\], \\[chip\\] or \\[system\\]"):

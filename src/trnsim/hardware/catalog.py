@@ -9,7 +9,6 @@ naming the file, the field and the fix.
 from __future__ import annotations
 
 import difflib
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -19,6 +18,7 @@ from typing import Any, Iterable
 from pydantic import ValidationError
 
 from trnsim.errors import TrnsimError, UnknownNameError
+from trnsim.files import read_toml
 from trnsim.hardware.specs import ChipSpec, NeuronCoreSpec, SystemSpec
 
 _SECTIONS = {"core": NeuronCoreSpec, "chip": ChipSpec, "system": SystemSpec}
@@ -100,17 +100,6 @@ def _unknown(kind: str, name: str, index: dict[str, str]) -> str:
     return f"{msg}; `trnsim hw list` shows the known names, or pass a path to a .toml file"
 
 
-def _read_toml(path: Path, text: str | None = None) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text if text is not None else path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TrnsimError(f"{path}: file not found", "check the path") from None
-    except tomllib.TOMLDecodeError as e:
-        raise TrnsimError(f"{path}: not valid TOML: {e}", "fix the TOML syntax") from None
-    except UnicodeDecodeError:
-        raise TrnsimError(f"{path}: not a UTF-8 text file", "pass a TOML file") from None
-
-
 def _format_validation(origin: str, section: str, err: ValidationError) -> str:
     first = err.errors()[0]
     loc = ".".join(str(p) for p in (section, *first["loc"]))
@@ -188,7 +177,7 @@ def catalog() -> Catalog:
     cat = Catalog()
     src = root / "sources.toml"
     if src.is_file():
-        cat.sources = _read_toml(Path("sources.toml"), src.read_text(encoding="utf-8")).get("sources", {})
+        cat.sources = read_toml(Path("sources.toml"), src.read_text(encoding="utf-8")).get("sources", {})
     files: list[tuple[str, str]] = []
     for sub in ("cores", "chips", "systems"):
         d = root / sub
@@ -196,7 +185,7 @@ def catalog() -> Catalog:
             files += sorted((f"catalog/{sub}/{f.name}", f.read_text(encoding="utf-8")) for f in d.iterdir() if f.name.endswith(".toml"))
     parsed: list[tuple[str, str, dict[str, Any]]] = []
     for origin, text in files:
-        data = _read_toml(Path(origin), text)
+        data = read_toml(Path(origin), text)
         for kind, entry in _entries(data, origin):
             parsed.append((kind, origin, entry))
     for order in ("core", "chip", "system"):
@@ -210,7 +199,7 @@ def catalog() -> Catalog:
 def load_file(path: str | Path) -> list[tuple[str, Any]]:
     """Parse a user TOML file (cores, chips, systems); references fall back to the built-in catalog."""
     p = Path(path)
-    data = _read_toml(p)
+    data = read_toml(p)
     local = Catalog()
     added = _load_into(local, data, str(p), catalog())
     if not added:
