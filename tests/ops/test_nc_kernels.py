@@ -21,6 +21,18 @@ def test_gemm_kernel(m, n, k, resident):
     np.testing.assert_allclose(out.astype(np.float32), ref, rtol=2e-2, atol=0.5)
 
 
+@pytest.mark.parametrize("resident", [True, False])
+def test_gemm_kernel_fp8_double_row(resident):
+    """The fp8 path gemm_time takes on NeuronCore-v3+: K = 256 per instruction (perf_mode="double_row")."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((256, 512)).astype(K._np_dtype("fp8"))
+    b = rng.standard_normal((512, 1024)).astype(K._np_dtype("fp8"))
+    out = run_kernel(K.gemm_kernel, np.ascontiguousarray(a.T), b, target="trn3", rhs_resident=resident,
+                     double_row=True).output_list[0]
+    ref = a.astype(np.float32) @ b.astype(np.float32)
+    np.testing.assert_allclose(out.astype(np.float32), ref, rtol=2e-2, atol=0.5)
+
+
 def _attention_ref(q, k, v, causal_rows=None):
     """softmax(q k^T / sqrt(d)) v in fp32; ``causal_rows``: key position limit per query row."""
     q, k, v = (x.astype(np.float32) for x in (q, k, v))
