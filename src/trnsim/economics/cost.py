@@ -1,4 +1,4 @@
-"""Prices and derived costs: $/hour of a deployment, energy, $ per million tokens, $ per run."""
+"""Prices and derived costs: $/hour of a deployment and $ per million tokens."""
 
 from __future__ import annotations
 
@@ -15,9 +15,6 @@ class Price:
     usd_per_hour: float  # for the chips priced (not necessarily the whole system)
     kind: str  # on_demand / reserved / capacity_block / user
     source: str
-
-    def per_chip_hour(self, chips: int) -> float:
-        return self.usd_per_hour / chips
 
 
 def system_price(system: SystemSpec, kind: str = "on_demand", chips: int | None = None,
@@ -42,20 +39,8 @@ def system_price(system: SystemSpec, kind: str = "on_demand", chips: int | None 
     return Price(q.si * n / system.num_chips, kind, f"{q.source} ({q.kind})")
 
 
-def energy_joules(power_w: float, seconds: float) -> float:
-    return power_w * seconds
-
-
 def usd_per_million_tokens(tokens_per_second: float, usd_per_hour: float) -> float:
     """$ per 1e6 tokens at a sustained rate."""
     if tokens_per_second <= 0:
         return float("inf")
     return usd_per_hour / 3600.0 / tokens_per_second * 1e6
-
-
-def joules_per_token(power_w: float, tokens_per_second: float) -> float:
-    return power_w / tokens_per_second if tokens_per_second > 0 else float("inf")
-
-
-def usd_for_duration(seconds: float, usd_per_hour: float) -> float:
-    return seconds / 3600.0 * usd_per_hour
