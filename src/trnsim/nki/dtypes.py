@@ -22,12 +22,11 @@ class DTypeError(TrnsimError):
 class SpecialDType:
     """A dtype NumPy lacks: values live in ``storage`` (tfloat32 in float32, x4 types in uint32)."""
 
-    def __init__(self, name: str, storage: Any, packed: int = 1, min_version: int = 2):
+    def __init__(self, name: str, storage: Any, packed: int = 1):
         self.name = name
         self.storage = np.dtype(storage)
         self.itemsize = self.storage.itemsize
         self.packed = packed
-        self.min_version = min_version
         self.kind = "f"
 
     def __repr__(self) -> str:
@@ -38,9 +37,9 @@ class SpecialDType:
 
 
 tfloat32 = SpecialDType("tfloat32", np.float32)
-float8_e5m2_x4 = SpecialDType("float8_e5m2_x4", np.uint32, packed=4, min_version=4)
-float8_e4m3fn_x4 = SpecialDType("float8_e4m3fn_x4", np.uint32, packed=4, min_version=4)
-float4_e2m1fn_x4 = SpecialDType("float4_e2m1fn_x4", np.uint16, packed=4, min_version=4)
+float8_e5m2_x4 = SpecialDType("float8_e5m2_x4", np.uint32, packed=4)
+float8_e4m3fn_x4 = SpecialDType("float8_e4m3fn_x4", np.uint32, packed=4)
+float4_e2m1fn_x4 = SpecialDType("float4_e2m1fn_x4", np.uint16, packed=4)
 float32r = SpecialDType("float32r", np.float32)  # old API "fp32 replicated" matmul mode: fp32 numerics
 _SPECIALS = {d.name: d for d in (tfloat32, float8_e5m2_x4, float8_e4m3fn_x4, float4_e2m1fn_x4, float32r)}
 
