@@ -241,24 +241,12 @@ def _ctime(kind: str, nbytes: float, ranks: int, per_domain: int, per_chip: int,
     return collective_time(kind, nbytes, group, topo, busy=True).time  # type: ignore[arg-type]
 
 
-_TOPO_CACHE: dict[tuple[int, int], tuple] = {}
-
-
 def comm_model(system: "SystemSpec", chips: int) -> CommModel:
-    key = (id(system), chips)
-    hit = _TOPO_CACHE.get(key)
-    if hit is not None and hit[0] is not system:
-        hit = None
-    if hit is not None:
-        return hit[1]
+    """The plan's cluster (``Topology.from_system`` caches it per system and chip count)."""
     from trnsim.network import Topology
 
     topo = Topology.from_system(system, chips=chips)
-    cm = CommModel(topo, topo.domain_size, topo.ranks_per_chip if topo.library == "neuron" else 1)
-    if len(_TOPO_CACHE) > 256:
-        _TOPO_CACHE.clear()
-    _TOPO_CACHE[key] = (system, cm)
-    return cm
+    return CommModel(topo, topo.domain_size, topo.ranks_per_chip if topo.library == "neuron" else 1)
 
 
 @dataclass(frozen=True)
