@@ -37,11 +37,6 @@ def get_evaluator(kind: str) -> Evaluator:
         raise TrnsimError(f"unknown sweep kind {kind!r}", f"use one of {', '.join(sorted(_EVALUATORS))}") from None
 
 
-def kinds() -> list[str]:
-    _load_builtin()
-    return sorted(_EVALUATORS)
-
-
 def _load_builtin() -> None:
     import importlib.util
 

@@ -10,7 +10,7 @@ import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from trnsim.errors import TrnsimError
 
@@ -34,9 +34,7 @@ def run_batch(kind: str, max_: dict[str, float], min_: dict[str, float], batch: 
                 rows.append({"index": idx, "status": "pruned", "reason": reason, **cfg})
             else:
                 rows.append({"index": idx, "status": "ok", "reason": "", **cfg, **metrics})
-        except Pruned as e:
-            rows.append({"index": idx, "status": "pruned", "reason": str(e), **cfg})
-        except TrnsimError as e:
+        except (Pruned, TrnsimError) as e:
             rows.append({"index": idx, "status": "pruned", "reason": str(e), **cfg})
         except Exception as e:  # an evaluator bug: keep going, record it
             rows.append({"index": idx, "status": "error", "reason": f"{type(e).__name__}: {e}", **cfg})
@@ -146,6 +144,3 @@ def make_executor(name: str, *, workers: int = 0, address: str | None = None) ->
         return RayExecutor(address=None if address in (None, "", "local") else address,
                            num_cpus=workers or None)
     raise TrnsimError(f"unknown executor {name!r}", "use inprocess, processes or ray")
-
-
-ProgressFn = Callable[[int, int], None]
