@@ -384,7 +384,7 @@ def neuroncore_tables(chip: ChipSpec) -> dict:
 
     nc = build_tables(chip, lambda m, n, k, dt: nc_kernels.gemm_time(chip, m, n, k, dt),
                       None, lambda nb: nc_kernels.stream_time(chip, nb),
-                      gm=NC_GEMM_M, gn=NC_GEMM_N, gk=NC_GEMM_K, aq=[1], akv=[128], progress=True,
+                      gm=NC_GEMM_M, gn=NC_GEMM_N, gk=NC_GEMM_K, progress=True,
                       dtypes=[d for d in gemm_dtypes(chip) if d in NC_GEMM_DTYPES])
     an = analytic_tables(chip)
     from trnsim.ops import nc_attention
