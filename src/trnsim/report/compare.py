@@ -190,7 +190,7 @@ def run_serving(spec: ServingSpec, system: SystemSpec, price: PriceInfo) -> tupl
 
 
 # ----------------------------------------------------------------------------- the whole comparison
-def _breakeven(section: Section, baseline: str, prices: dict[str, PriceInfo], rate_key: str) -> None:
+def _breakeven(section: Section, baseline: str, rate_key: str) -> None:
     """Price per chip-hour at which each system's $/Mtok equals the baseline's."""
     base = next((r for r in section.rows if r.system == baseline), None)
     if base is None or base.values.get("usd_per_mtok") is None:
@@ -242,7 +242,7 @@ def run_comparison(wl: Workload, progress: Progress | None = None, executor: Any
                 sec.rows.append(SystemRow(s.name, s.title, vals))
             except TrnsimError as e:
                 sec.rows.append(SystemRow(s.name, s.title, {}, note=str(e)))
-        _breakeven(sec, baseline, prices, "tokens_per_s_per_chip")
+        _breakeven(sec, baseline, "tokens_per_s_per_chip")
         rep.sections.append(sec)
     if wl.serving is not None:
         v = wl.serving
@@ -257,7 +257,7 @@ def run_comparison(wl: Workload, progress: Progress | None = None, executor: Any
                     rep.curves.append(curve)
             except TrnsimError as e:
                 sec.rows.append(SystemRow(s.name, s.title, {}, note=str(e)))
-        _breakeven(sec, baseline, prices, "out_tok_s_per_chip")
+        _breakeven(sec, baseline, "out_tok_s_per_chip")
         rep.sections.append(sec)
     rep.claims = _claims(rep, names)
     for s in systems:
