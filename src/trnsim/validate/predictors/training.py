@@ -104,12 +104,6 @@ def _gpt(hidden: int, layers: int, heads: int, vocab: int, seq: int):
     return ModelSpec.gpt(hidden, layers, heads, vocab=vocab, seq_len=seq, name=f"gpt-h{hidden}-l{layers}")
 
 
-def _load(name: str):
-    from trnsim.models import load_model
-
-    return load_model(name)
-
-
 def _auto(model, system, chips: int, seq: int, gbs: int, precision: str, lora: int = 0, **fixed):
     from trnsim.workloads.training import auto_plans
 
@@ -174,12 +168,12 @@ def megatron_case(row: GroundTruthRow) -> Case:
 
 
 def _resolve(text: str):
-    from trnsim.models import resolve_model_name
+    from trnsim.models import load_model, resolve_model_name
 
     key = resolve_model_name(text)
     if key is None:
         raise NotSupported(f"model {text!r} (vision/multimodal or unknown) is not in the model catalog")
-    return _load(key)
+    return load_model(key)
 
 
 def neuron_case(row: GroundTruthRow) -> Case:
@@ -241,7 +235,7 @@ def mlperf_case(row: GroundTruthRow) -> Case:
         plan = Plan(tp=tp, pp=pp, dp=dp, cp=cp, micro_batch=1, global_batch=gbs, seq_len=seq, zero=1,
                     precision=precision, overlap_tp=True, lora_rank=lora)
         return Case(model, system, _tune_unpublished(model, system, plan, n), n, bench)
-    plan = _auto(model, system, n, seq, gbs, precision, lora, )
+    plan = _auto(model, system, n, seq, gbs, precision, lora)
     return Case(model, system, plan, n, bench, auto=True)
 
 
