@@ -7,6 +7,8 @@ far measured results sit from the datasheet.
 
 from __future__ import annotations
 
+from trnsim.errors import TrnsimError
+from trnsim.network.collectives import bus_factor, normalize_kind, parse_size
 from trnsim.validate.registry import NotSupported, Prediction, register
 from trnsim.validate.resolve import chip_for_row
 from trnsim.validate.rows import GroundTruthRow
@@ -49,24 +51,16 @@ def gemm_roofline(row: GroundTruthRow) -> Prediction:
     return Prediction(_to_unit(t, row.unit), "roofline (peak FLOPs, HBM bandwidth)", f"{chip.name} {dtype}")
 
 
+# the collectives with a bus-bandwidth factor below 1 per byte (broadcast, reduce, send-recv are not bounded here)
+_BOUNDED = ("all-reduce", "all-gather", "reduce-scatter", "all-to-all")
+
+
 def _size_bytes(row: GroundTruthRow) -> float:
-    if row.cfg("size_bytes"):
-        return float(row.cfg_float("size_bytes") or 0)
-    size = (row.cfg("size") or "").strip()
-    mult = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "KB": 1e3, "MB": 1e6, "GB": 1e9, "B": 1}
-    for suffix, f in mult.items():
-        if size.endswith(suffix):
-            try:
-                return float(size[: -len(suffix)]) * f
-            except ValueError:
-                break
-    raise NotSupported("config lacks size_bytes/size")
-
-
-_BUS_FACTOR = {"allreduce": lambda n: 2 * (n - 1) / n, "all_reduce": lambda n: 2 * (n - 1) / n,
-               "allgather": lambda n: (n - 1) / n, "all_gather": lambda n: (n - 1) / n,
-               "reducescatter": lambda n: (n - 1) / n, "reduce_scatter": lambda n: (n - 1) / n,
-               "alltoall": lambda n: (n - 1) / n}
+    size = row.cfg("size_bytes") or row.cfg("size")
+    try:
+        return parse_size(size or "")
+    except TrnsimError:
+        raise NotSupported("config lacks size_bytes/size") from None
 
 
 def _link_roofline(row: GroundTruthRow) -> Prediction:
@@ -77,9 +71,13 @@ def _link_roofline(row: GroundTruthRow) -> Prediction:
     if row.metric in ("latency", "time") and row.unit in ("us", "ms", "s"):
         op = (row.cfg("op") or "").lower()
         n = row.cfg_int("ranks") or row.num_accelerators
-        if op not in _BUS_FACTOR or not n or n < 2:
+        try:
+            kind = normalize_kind(op)
+        except TrnsimError:
+            kind = ""
+        if kind not in _BOUNDED or not n or n < 2:
             raise NotSupported(f"op {op!r} / ranks not understood")
-        t = _size_bytes(row) * _BUS_FACTOR[op](n) / bw
+        t = _size_bytes(row) * bus_factor(kind, n) / bw
         return Prediction(_to_unit(t, row.unit), "roofline (bytes / link bandwidth, no latency)", chip.name)
     raise NotSupported(f"metric {row.metric!r} in {row.unit!r}")
 
