@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from trnsim.cli.common import JsonOpt, console, print_json
 from trnsim.errors import TrnsimError
-from trnsim.hardware import catalog, load_file
-from trnsim.hardware.compare import CHIP_METRICS, SYSTEM_METRICS, chip_values, ratios, system_values
-from trnsim.hardware.quantity import Quantity
-from trnsim.hardware.specs import ChipSpec, SystemSpec
+
+if TYPE_CHECKING:
+    from trnsim.hardware.quantity import Quantity
+
+# trnsim.hardware (pydantic specs, the catalog) is imported inside the commands: `trnsim --help` stays fast
 
 app = typer.Typer(help="Hardware catalog: list, show and compare chips and systems.", no_args_is_help=True)
 
 
 def _find(name: str) -> tuple[str, Any]:
     """A catalog entry by name, or the last system/chip/core of a TOML file."""
+    from trnsim.hardware import catalog, load_file
+
     if name.endswith(".toml") or "/" in name:
         entries = load_file(name)
         for kind in ("system", "chip", "core"):
@@ -31,6 +34,8 @@ def _find(name: str) -> tuple[str, Any]:
 @app.command("list")
 def list_(json: bool = JsonOpt) -> None:
     """List the catalog's systems, chips and NeuronCores."""
+    from trnsim.hardware import catalog
+
     cat = catalog()
     rows = []
     for kind in ("system", "chip", "core"):
@@ -51,6 +56,8 @@ def list_(json: bool = JsonOpt) -> None:
 
 def _quantities(obj: Any, prefix: str = "") -> list[tuple[str, Quantity]]:
     """All Quantity fields of a spec, flattened to dotted paths."""
+    from trnsim.hardware.quantity import Quantity
+
     out: list[tuple[str, Quantity]] = []
     items = obj.items() if isinstance(obj, dict) else (
         (k, getattr(obj, k)) for k in type(obj).model_fields if not k.endswith("_spec"))
@@ -81,6 +88,8 @@ def show(
     json: bool = JsonOpt,
 ) -> None:
     """Show every number of a system, chip or NeuronCore with its provenance."""
+    from trnsim.hardware import catalog
+
     kind, spec = _find(name)
     qs = _quantities(spec)
     cat = catalog()
@@ -139,6 +148,9 @@ def compare(
     json: bool = JsonOpt,
 ) -> None:
     """Compare systems (or chips) side by side, with ratios against the first."""
+    from trnsim.hardware.compare import CHIP_METRICS, SYSTEM_METRICS, chip_values, ratios, system_values
+    from trnsim.hardware.specs import ChipSpec, SystemSpec
+
     if len(names) < 2:
         raise TrnsimError("hw compare needs at least two names", "e.g. trnsim hw compare trn2-ultraserver trn3-ultraserver-gen2")
     found = [_find(n) for n in names]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from trnsim.cli.common import JsonOpt, console, fmt_seconds, print_json
 from trnsim.errors import TrnsimError
-from trnsim.hardware import load_chip
-from trnsim.models.op import Op
-from trnsim.ops import OpTime, attention_op, gemm_op, op_time
+
+if TYPE_CHECKING:
+    from trnsim.models.op import Op
 
 app = typer.Typer(help="Operator costs: time one op on one chip.", no_args_is_help=True)
 time_app = typer.Typer(help="Time one operator on a chip.", no_args_is_help=True)
@@ -21,8 +23,11 @@ DtypeOpt = typer.Option("bf16", "--dtype", "-d", help="bf16, fp16, fp8, mxfp8, f
 
 
 def _show(op: Op, chip_name: str, json: bool, describe: str) -> None:
+    from trnsim.hardware import load_chip
+    from trnsim.ops import op_time
+
     chip = load_chip(chip_name)  # a system name gives its chip
-    r: OpTime = op_time(op, chip)
+    r = op_time(op, chip)
     if json:
         d = r.to_dict()
         d.update(op=op.kind, shape=dict(op.shape), chip_title=chip.title, description=describe)
@@ -57,6 +62,8 @@ def gemm(
     json: bool = JsonOpt,
 ) -> None:
     """Time an (m x k) @ (k x n) GEMM."""
+    from trnsim.ops import gemm_op
+
     op = gemm_op(m, n, k, dtype, batch=batch)
     _show(op, chip, json, f"GEMM {m}x{n}x{k} {op.dtype}" + (f" x{batch}" if batch > 1 else ""))
 
@@ -77,6 +84,8 @@ def attention(
     json: bool = JsonOpt,
 ) -> None:
     """Time a FlashAttention-style attention forward (prefill with --seq, decode with --q-len 1 --kv-len N)."""
+    from trnsim.ops import attention_op
+
     q = q_len or seq
     kv = kv_len or seq or q
     if not q or not kv:
