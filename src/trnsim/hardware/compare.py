@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 from trnsim.hardware.specs import ChipSpec, SystemSpec
 
-LOW_PRECISION = ("mxfp8", "fp8")  # dense low-precision formats, best first
-
 
 @dataclass(frozen=True)
 class Metric:
@@ -52,19 +50,12 @@ CHIP_METRICS = (
 )
 
 
-def _low_precision(chip: ChipSpec) -> tuple[float, str]:
-    for d in LOW_PRECISION:
-        if d in chip.peak_flops:
-            return chip.peak_flops[d].si, d
-    return chip.peak_flops["bf16"].si, "bf16"
-
-
 def chip_values(chip: ChipSpec) -> dict[str, tuple[float | None, str]]:
     """metric key -> (SI value or None, annotation such as the dtype used)."""
-    lp, lp_dtype = _low_precision(chip)
     pf = chip.peak_flops
+    lp_dtype = chip.best_dtype()
     return {
-        "flops_low_precision": (lp, lp_dtype),
+        "flops_low_precision": (pf[lp_dtype].si, lp_dtype),
         "flops_mxfp8": (pf["mxfp8"].si if "mxfp8" in pf else None, ""),
         "flops_fp8": (pf["fp8"].si if "fp8" in pf else None, ""),
         "flops_bf16": (pf["bf16"].si, ""),

@@ -170,7 +170,8 @@ class ChipSpec(_Named):
         return self.peak_flops["bf16"].si
 
     def best_dtype(self, prefer: tuple[str, ...] = ("mxfp8", "fp8", "bf16")) -> str:
-        """First dtype of ``prefer`` this chip has a peak for."""
+        """First dtype of ``prefer`` this chip has a peak for; by default its best dense low-precision
+        format (what ``precision = "auto"`` means in compare workloads and sweeps)."""
         return next((d for d in prefer if d in self.peak_flops), "bf16")
 
 

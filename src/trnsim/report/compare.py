@@ -81,7 +81,7 @@ def run_training(spec: TrainingSpec, system: SystemSpec, price: PriceInfo, execu
 
     model = load_model(spec.model)
     chip = system.chip_
-    prec = chip.best_dtype(("mxfp8", "fp8", "bf16")) if spec.precision == "auto" else spec.precision
+    prec = chip.best_dtype() if spec.precision == "auto" else spec.precision
     res = auto_plans(model, system, spec.chips, seq_len=spec.seq, global_batch=spec.global_batch,
                      precision=prec, top=1, executor=executor).results[0]
     per_chip = res.tokens_per_s / res.chips
@@ -136,7 +136,7 @@ def run_serving(spec: ServingSpec, system: SystemSpec, price: PriceInfo) -> tupl
 
     model = load_model(spec.model)
     chip = system.chip_
-    prec = chip.best_dtype(("mxfp8", "fp8", "bf16")) if spec.precision == "auto" else spec.precision
+    prec = chip.best_dtype() if spec.precision == "auto" else spec.precision
     slo = SLO(ttft=spec.slo_ttft_ms / 1e3, tpot=spec.slo_tpot_ms / 1e3)
     best = None
     for tp in spec.tp:
@@ -261,7 +261,7 @@ def run_comparison(wl: Workload, progress: Progress | None = None, executor: Any
         rep.sections.append(sec)
     rep.claims = _claims(rep, names)
     for s in systems:
-        dtype = s.chip_.best_dtype(("mxfp8", "fp8", "bf16"))
+        dtype = s.chip_.best_dtype()
         rep.explain += _explain(s, prices[s.name], dtype)
     rep.assumptions = _assumptions(systems, prices, rep.breakdowns)
     return rep

@@ -58,7 +58,7 @@ def plan_from(cfg: dict[str, Any], system: Any) -> tuple[Any, int]:
         dp = chips // (tp * pp * cp)
     precision = str(cfg.get("precision", "bf16"))
     if precision == "auto":
-        precision = system.chip_.best_dtype(("mxfp8", "fp8", "bf16"))
+        precision = system.chip_.best_dtype()
     plan = Plan(dp=int(dp), global_batch=int(cfg.get("global_batch", 1024)),
                 seq_len=int(cfg.get("seq", cfg.get("seq_len", 4096))), precision=precision, **kw)
     return plan, chips
