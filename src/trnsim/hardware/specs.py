@@ -42,11 +42,6 @@ class EngineSpec(_Frozen):
         description="input elements per cycle per partition group by dtype class, where published",
     )
 
-    @property
-    def cycle_s(self) -> float:
-        """Seconds per engine cycle."""
-        return 1.0 / self.clock.si
-
 
 class SbufSpec(_Frozen):
     partitions: int = Field(gt=0, le=1024)

@@ -46,11 +46,6 @@ def units_for(dimension: str) -> list[str]:
     return list(_DIMENSIONS[dimension][1])
 
 
-def si_unit(dimension: str) -> str:
-    """The SI label values of this dimension are stored in."""
-    return _DIMENSIONS[dimension][0]
-
-
 def dimension_of(unit: str) -> str:
     """Dimension of a unit; raises TrnsimError naming the accepted units if unknown."""
     try:

@@ -57,10 +57,6 @@ class Simulator:
     def pending(self) -> int:
         return len(self._heap)
 
-    def peek(self) -> float | None:
-        """Time of the next event, or None."""
-        return self._heap[0].time if self._heap else None
-
     def run(self, until: float | None = None) -> float:
         """Process events until the heap empties, ``until`` is passed, or ``stop()``; returns the clock."""
         heap = self._heap
