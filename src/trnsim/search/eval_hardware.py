@@ -10,7 +10,7 @@ from typing import Any
 
 from trnsim.errors import TrnsimError
 from trnsim.hardware import load_system
-from trnsim.search.evaluators import Metrics, Pruned, evaluator
+from trnsim.search.evaluators import Metrics, Pruned, evaluator, price_per_chip_hour
 
 
 @evaluator("hardware")
@@ -33,12 +33,10 @@ def evaluate(cfg: dict[str, Any]) -> Metrics:
         "hbm_tbps": chip.hbm_bandwidth.si * n / 1e12,
         "chips": n,
     }
-    price = cfg.get("price_per_chip_hour")
-    if price is None and system.price.on_demand is not None:
-        price = system.price.on_demand.si / n
+    price = price_per_chip_hour(cfg, system)
     if price is not None:
-        out["usd_per_chip_hour"] = float(price)
-        out["pflops_per_usd_hour"] = pf / (float(price) * n) if price else float("inf")
+        out["usd_per_chip_hour"] = price
+        out["pflops_per_usd_hour"] = pf / (price * n) if price else float("inf")
     if chip.tdp is not None:
         out["tflops_per_watt"] = chip.peak_flops[dtype].si / chip.tdp.si / 1e12
     return out

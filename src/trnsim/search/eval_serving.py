@@ -12,7 +12,7 @@ from typing import Any
 from trnsim.economics import serving_utilization, system_power, usd_per_million_tokens
 from trnsim.errors import TrnsimError
 from trnsim.search.eval_training import model_and_system, prune_reason
-from trnsim.search.evaluators import Metrics, Pruned, evaluator
+from trnsim.search.evaluators import Metrics, Pruned, evaluator, price_per_chip_hour
 
 
 @evaluator("serving")
@@ -40,11 +40,9 @@ def evaluate(cfg: dict[str, Any]) -> Metrics:
     power = system_power(system, serving_utilization(model, system.chip_, r, dep.tp, dep.dtype)).per_chip_facility_w
     out: Metrics = {"batch": r.batch, "out_tok_s_per_chip": per_chip, "out_tok_s": r.output_tokens_per_s,
                     "ttft_ms": r.ttft_s * 1e3, "tpot_ms": r.tpot_s * 1e3, "joules_per_token": power / per_chip}
-    price = cfg.get("price_per_chip_hour")
-    if price is None and system.price.on_demand is not None:
-        price = system.price.on_demand.si / system.num_chips
+    price = price_per_chip_hour(cfg, system)
     if price is not None:
-        out["usd_per_mtok"] = usd_per_million_tokens(per_chip, float(price))
+        out["usd_per_mtok"] = usd_per_million_tokens(per_chip, price)
     return out
 
 

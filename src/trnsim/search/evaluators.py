@@ -21,6 +21,14 @@ class Pruned(Exception):
 _EVALUATORS: dict[str, Evaluator] = {}
 
 
+def price_per_chip_hour(cfg: dict[str, Any], system: Any) -> float | None:
+    """The configuration's ``price_per_chip_hour``, else the catalog's on-demand price per chip, else None."""
+    price = cfg.get("price_per_chip_hour")
+    if price is None and system.price.on_demand is not None:
+        price = system.price.on_demand.si / system.num_chips
+    return None if price is None else float(price)
+
+
 def evaluator(kind: str) -> Callable[[Evaluator], Evaluator]:
     def deco(fn: Evaluator) -> Evaluator:
         _EVALUATORS[kind] = fn
