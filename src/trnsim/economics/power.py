@@ -46,15 +46,15 @@ class Utilization:
 SERVING_TP_LINK_UTILIZATION = 0.2
 
 
-def serving_utilization(model: Any, chip: ChipSpec, r: Any, tp: float, dtype: str) -> Utilization:
+def serving_utilization(model: Any, chip: ChipSpec, r: Any, tp: float, dtype: str, kv_dtype: str) -> Utilization:
     """Average engine/HBM/link utilisation at an analytic serving operating point ``r`` (an AnalyticResult of
-    ``tp``-chip replicas in ``dtype``): model FLOPs of the output rate, and per iteration the weights plus the
-    batch's KV cache (at its mean length isl + osl/2) read from HBM."""
+    ``tp``-chip replicas in ``dtype``, KV cache in ``kv_dtype``): model FLOPs of the output rate, and per
+    iteration the weights plus the batch's KV cache (at its mean length isl + osl/2) read from HBM."""
     from trnsim.workloads.serving.deployment import dtype_bytes
 
     flops = 2.0 * model.active_params * r.output_tokens_per_s / r.replicas / max(tp, 1e-9)
     u_c = flops / chip.flops(dtype)
-    kv = model.kv_cache_bytes_per_token(dtype if dtype in ("fp8", "bf16") else "bf16")
+    kv = model.kv_cache_bytes_per_token(kv_dtype)
     per_iter = model.total_params * dtype_bytes(dtype) / tp + r.batch * (r.isl + r.osl / 2) * kv / tp
     u_m = per_iter / r.iteration_s / chip.hbm_bandwidth.si
     return Utilization(compute=min(1.0, u_c), memory=min(1.0, u_m),

@@ -164,7 +164,7 @@ def run_serving(spec: ServingSpec, system: SystemSpec, price: PriceInfo) -> tupl
         raise TrnsimError(f"{spec.model} cannot meet the SLO on {system.name} at any TP in {spec.tp}")
     dep, r, ev, frac, rate = best
     per_chip = rate / dep.total_chips
-    util = serving_utilization(model, chip, r, dep.tp, prec)
+    util = serving_utilization(model, chip, r, dep.tp, prec, dep.kv_dtype_)
     scale = per_chip / r.output_tokens_per_s_per_chip  # the measured load vs the analytic operating point
     util = Utilization(util.compute * scale, util.memory * scale, util.link * scale)
     power = system_power(system, util).per_chip_facility_w
@@ -299,7 +299,7 @@ def _assumptions(systems: list[SystemSpec], prices: dict[str, PriceInfo],
         shares = [b["exposed comm"] / sum(b.values()) for n, b in breakdowns.items()
                   if n in {s.name for s in newer} and sum(b.values()) > 0]
         share = f" (exposed communication is {min(shares):.0%}-{max(shares):.0%} of their training step)" if shares else ""
-        out.append("Trainium2/3 have no validation rows. Their collectives use the Neuron runtime model of "
+        out.append("Trainium2/3 have no training or serving validation rows. Their collectives use the Neuron runtime model of "
                    "trnsim.network (`trnsim collective constants`), whose constants come from Neuron documentation "
                    "examples (nccom-test outputs, the compute/communication overlap guide): a launch floor per "
                    "collective (also between the NeuronCores of one chip) and a per-rank rate of CC-cores x one DMA "

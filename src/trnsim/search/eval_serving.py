@@ -37,7 +37,7 @@ def evaluate(cfg: dict[str, Any]) -> Metrics:
     except TrnsimError as e:
         raise Pruned(prune_reason(str(e))) from None
     per_chip = r.output_tokens_per_s_per_chip
-    power = system_power(system, serving_utilization(model, system.chip_, r, dep.tp, dep.dtype)).per_chip_facility_w
+    power = system_power(system, serving_utilization(model, system.chip_, r, dep.tp, dep.dtype, dep.kv_dtype_)).per_chip_facility_w
     out: Metrics = {"batch": r.batch, "out_tok_s_per_chip": per_chip, "out_tok_s": r.output_tokens_per_s,
                     "ttft_ms": r.ttft_s * 1e3, "tpot_ms": r.tpot_s * 1e3, "joules_per_token": power / per_chip}
     price = price_per_chip_hour(cfg, system)
