@@ -11,8 +11,9 @@ class TrnsimError(Exception):
         super().__init__(" ".join(text.split()))
 
 
-class UnknownNameError(TrnsimError, KeyError):
-    """A name that is not in a catalog; the message suggests the closest known names."""
+class UnknownNameError(TrnsimError):
+    """A name that is not in a catalog; the message suggests the closest known names.
 
-    def __str__(self) -> str:  # KeyError would otherwise quote the message
-        return self.args[0]
+    Deliberately not a ``KeyError``: code that catches ``KeyError`` around a dict lookup must not
+    swallow an unknown catalog name.
+    """
