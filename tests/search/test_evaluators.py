@@ -59,6 +59,13 @@ def test_serving_sweep_finds_slo_limited_rate():
     assert res.best["out_tok_s_per_chip"]["out_tok_s_per_chip"] == max(r["out_tok_s_per_chip"] for r in res.ok)
 
 
+def test_serving_sweep_kernel_speed_axis():
+    ev = get_evaluator("serving")
+    cfg = {"model": "llama-3.1-8b", "system": "p5.48xlarge", "tp": 1, "isl": 1024, "osl": 128, "batch": 64}
+    fast, slow = ev(cfg), ev(cfg | {"kernel_speed": 0.8})
+    assert slow["tpot_ms"] > fast["tpot_ms"] and slow["out_tok_s"] < fast["out_tok_s"]
+
+
 def test_plan_auto_on_an_executor_matches_in_process():
     from trnsim.hardware import load_system
     from trnsim.models import load_model

@@ -25,3 +25,34 @@ def test_offline_uses_smallest_tp_and_interactive_may_widen():
     assert _tp(off.note) == 2
     assert _tp(inter.note) >= _tp(off.note)
     assert 0 < inter.value < off.value  # latency limits cost throughput
+
+
+def _llama70b_row(extra: dict[str, str]) -> GroundTruthRow:
+    cfg = {"scenario": "Offline"} | extra
+    return GroundTruthRow(id="T-2", category="mlperf_inference", system="8x H100", accelerator="H100",
+                          num_accelerators=8, model_or_kernel="Llama 2 70B", workload="serve", config=cfg,
+                          metric="output_tokens_per_s_offline", value=1.0, unit="tokens/s")
+
+
+def test_older_tensorrt_llm_round_runs_at_its_published_software_speed():
+    from trnsim.workloads.serving import calibration as cal
+
+    new = mlperf(_llama70b_row({"mlperf_inference": "v5.1", "framework": "TensorRT 10.8"}))
+    old = mlperf(_llama70b_row({"mlperf_inference": "v4.1", "framework": "TensorRT 9.3.0"}))
+    other = mlperf(_llama70b_row({"mlperf_inference": "v4.1", "framework": "vLLM 0.4.3"}))
+    speed = cal.software_speed("mlperf-v4.1")
+    assert abs(speed - 1.27 / 1.6) < 1e-12
+    assert "kernel speed" in old.note and "kernel speed" not in new.note
+    # slower kernels: fewer tokens/s, by less than the kernel factor (host overheads do not scale)
+    assert speed * new.value < old.value < new.value
+    assert other.value == new.value  # the published gains are TensorRT-LLM's; other engines keep 1.0
+    assert cal.software_speed("mlperf-v5.1") == cal.software_speed(None) == 1.0
+
+
+def test_ttft_queue_constant_is_the_refit_on_the_dev_rows():
+    """The fitted constant must follow the model: refit (median over the MLPerf TTFT_p99 rows) and compare."""
+    from trnsim.validate.predictors.serving import fit_ttft_queue_iterations
+    from trnsim.workloads.serving import calibration as cal
+
+    k = fit_ttft_queue_iterations()
+    assert abs(k - cal.TTFT_P99_QUEUE_ITERATIONS) < 0.05, f"refit gives {k:.3f}; update calibration.py"

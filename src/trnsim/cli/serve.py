@@ -42,6 +42,9 @@ def command(
     no_prefix_cache: bool = typer.Option(False, "--no-prefix-cache", help="Disable prefix caching."),
     disagg: int = typer.Option(0, "--disagg-prefill", help="Disaggregate: this many prefill replicas (rest decode)."),
     router: str = typer.Option("round_robin", "--router", help="round_robin, least_loaded or prefix_affinity."),
+    kernel_speed: str = typer.Option("1.0", "--kernel-speed",
+                                     help="Software stack speed vs the reference releases: a number (0.8 = kernels "
+                                          "25% slower) or a named release (mlperf-v4.0, mlperf-v4.1)."),
     slo_ttft: Optional[float] = typer.Option(None, "--slo-ttft", help="TTFT SLO (ms) for goodput."),
     slo_tpot: Optional[float] = typer.Option(None, "--slo-tpot", help="TPOT SLO (ms) for goodput."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
@@ -75,7 +78,8 @@ def command(
     dep = Deployment(replicas=total_reps - disagg if disagg else total_reps, tp=tp_chips, pp=pp, ep=ep,
                      dtype=dtype, max_batch=max_batch, max_batched_tokens=max_tokens, block_size=block_size,
                      prefix_caching=not no_prefix_cache, router=router,  # type: ignore[arg-type]
-                     disaggregated=bool(disagg), prefill_replicas=disagg)
+                     disaggregated=bool(disagg), prefill_replicas=disagg,
+                     kernel_speed=_kernel_speed(kernel_speed))
     isl_d, osl_d = LengthDist.parse(isl), LengthDist.parse(osl)
     if analytic:
         r = analytic_serving(spec, sys_spec or chip, dep, isl=int(isl_d.mean), osl=int(osl_d.mean))
@@ -130,3 +134,17 @@ def command(
     for k, v in res.summary_rows():
         t.add_row(k, v)
     console.print(t)
+
+
+def _kernel_speed(text: str) -> float:
+    """``--kernel-speed``: a positive number or a release named in ``calibration.SOFTWARE_SPEED``."""
+    from trnsim.workloads.serving import calibration as cal
+
+    key = text.strip().lower()
+    if key in cal.SOFTWARE_SPEED:
+        return cal.SOFTWARE_SPEED[key]
+    try:
+        return float(key)
+    except ValueError:
+        raise TrnsimError(f"--kernel-speed {text!r} not understood",
+                          f"give a number such as 0.8 or one of {', '.join(sorted(cal.SOFTWARE_SPEED))}") from None

@@ -2,7 +2,8 @@
 
 Keys: ``model``, ``system``, ``tp`` (chips per replica), ``replicas`` (default: as many as the system
 holds), ``isl``, ``osl``, ``precision`` (default fp8), and either ``batch`` or SLO limits
-``slo_tpot_ms`` / ``slo_ttft_ms`` (the largest batch that meets them), ``price_per_chip_hour``.
+``slo_tpot_ms`` / ``slo_ttft_ms`` (the largest batch that meets them), ``price_per_chip_hour``,
+``kernel_speed`` (software stack speed, default 1.0; ``Deployment.kernel_speed``).
 """
 
 from __future__ import annotations
@@ -15,15 +16,22 @@ from trnsim.search.eval_training import model_and_system, prune_reason
 from trnsim.search.evaluators import Metrics, Pruned, evaluator, price_per_chip_hour
 
 
+def _deployment(cfg: dict[str, Any], replicas: int, tp: float):
+    from trnsim.workloads.serving import Deployment
+
+    return Deployment(replicas=replicas, tp=tp, dtype=str(cfg.get("precision", "fp8")),
+                      kernel_speed=float(cfg.get("kernel_speed", 1.0)))
+
+
 @evaluator("serving")
 def evaluate(cfg: dict[str, Any]) -> Metrics:
-    from trnsim.workloads.serving import Deployment, analytic_serving
+    from trnsim.workloads.serving import analytic_serving
     from trnsim.workloads.serving.analytic import max_batch_under
 
     model, system = model_and_system(cfg)
     tp = float(cfg.get("tp", 1))
     replicas = int(cfg.get("replicas") or max(1, int(system.num_chips // tp)))
-    dep = Deployment(replicas=replicas, tp=tp, dtype=str(cfg.get("precision", "fp8")))
+    dep = _deployment(cfg, replicas, tp)
     isl, osl = int(cfg.get("isl", 1024)), int(cfg.get("osl", 256))
     try:
         if "batch" in cfg:
@@ -50,11 +58,11 @@ def refine_event(cfg: dict[str, Any], row: dict[str, Any], *, load: float = 0.9,
                  seed: int = 0) -> Metrics:
     """Event-driven check of an analytic serving row: one replica at ``load`` x the analytic rate;
     returns the simulated latency percentiles and SLO attainment (``event_*`` metrics)."""
-    from trnsim.workloads.serving import SLO, Deployment, Workload, simulate_serving
+    from trnsim.workloads.serving import SLO, Workload, simulate_serving
 
     model, system = model_and_system(cfg)
     tp = float(cfg.get("tp", 1))
-    dep = Deployment(replicas=1, tp=tp, dtype=str(cfg.get("precision", "fp8")))
+    dep = _deployment(cfg, 1, tp)
     isl, osl = int(cfg.get("isl", 1024)), int(cfg.get("osl", 256))
     replicas = int(cfg.get("replicas") or max(1, int(system.num_chips // tp)))
     qps = load * row["out_tok_s"] / osl / replicas

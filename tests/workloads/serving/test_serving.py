@@ -208,7 +208,7 @@ def test_cli_serve_bad_trace_is_one_line(cli, tmp_path):
 
 def test_validation_medians():
     """Median |error| per category, computed from the predictors over the dev rows (not hard-coded).
-    Bounds are regression guards at the level reached; the target is 15%."""
+    Bounds are the issue's 15% target (aws_neuron_inference: a regression guard just above its level)."""
     from trnsim.validate.registry import predict
     from trnsim.validate.rows import load_rows
 
@@ -223,7 +223,7 @@ def test_validation_medians():
     assert set(med) == {"aws_neuron_inference", "mlperf_inference", "llm_serving_throughput"}
     assert len(errs["llm_serving_throughput"]) == 101
     assert med["llm_serving_throughput"] <= 0.15
-    assert med["mlperf_inference"] <= 0.30
+    assert med["mlperf_inference"] <= 0.15
     assert med["aws_neuron_inference"] <= 0.16
     assert all(math.isfinite(x) for v in errs.values() for x in v)
 
@@ -417,3 +417,26 @@ def test_prefill_queue_wait_grows_with_prompt_length(spec, system):
         assert 0.0 < rho <= 0.95 and 0.0 < w_mean < w_99
         waits[isl] = w_99
     assert waits[6000] > 5 * waits[200]
+
+
+def test_kernel_speed_scales_kernels_not_host_overheads(spec, system):
+    base = _cost(spec, system, Deployment(tp=16))
+    slow = _cost(spec, system, Deployment(tp=16, kernel_speed=0.5))
+    a, b = base.breakdown([(512, 0)], 32, 32 * 600), slow.breakdown([(512, 0)], 32, 32 * 600)
+    assert math.isclose(b.linear, 2 * a.linear, rel_tol=1e-9)
+    assert math.isclose(b.attention, 2 * a.attention, rel_tol=1e-9)
+    assert math.isclose(b.comm, 2 * a.comm, rel_tol=1e-9) and a.comm > 0
+    assert b.overhead == a.overhead
+    with pytest.raises(TrnsimError, match="kernel_speed"):
+        Deployment(kernel_speed=0)
+
+
+def test_cli_serve_kernel_speed(cli):
+    args = ("serve", "--model", MODEL, "--system", SYSTEM, "--tp", "16", "--analytic", "--json")
+    code, fast, err = cli(*args)
+    assert code == 0, err
+    code, slow, err = cli(*args, "--kernel-speed", "mlperf-v4.1")
+    assert code == 0, err
+    assert json.loads(slow)["output_tokens_per_s"] < json.loads(fast)["output_tokens_per_s"]
+    code, _out, err = cli(*args, "--kernel-speed", "fast")
+    assert code == 2 and err.count("\n") == 1 and "mlperf-v4.1" in err

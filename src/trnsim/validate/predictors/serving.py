@@ -20,6 +20,8 @@ One model for every row; how a row is mapped to a deployment is a rule by platfo
   offline = max-throughput batch, server/interactive = highest-throughput batch whose TPOT and TTFT meet the
   scenario's p99 limits (TPOT scaled by ``cal.P99_OVER_MEAN``; p99 TTFT = the prefill queue's wait (M/D/1)
   + a prompt's prefill iterations + ``cal.TTFT_P99_QUEUE_ITERATIONS`` iterations, see ``_ttft_p99``).
+  TensorRT-LLM submissions of rounds before v5.0 run at that release's kernel speed
+  (``cal.SOFTWARE_SPEED``, from NVIDIA's published same-hardware gains).
 * TensorRT-LLM perf tables: the given TP/PP and lengths, offline max throughput (``max_batch`` =
   ``cal.TRTLLM_MAX_BATCH``), or the given batch for the H200 launch-blog rows.
 """
@@ -216,6 +218,13 @@ def _mlperf_dtype(chip) -> str:
     return cal.MLPERF_DTYPE.get(chip.generation, "bf16") if chip.family == "gpu" else "bf16"
 
 
+def _mlperf_software_speed(row: GroundTruthRow) -> float:
+    """Kernel speed of the round's TensorRT-LLM release (``cal.SOFTWARE_SPEED``); 1.0 for other engines."""
+    if "tensorrt" not in (row.cfg("framework") or "").lower():
+        return 1.0
+    return cal.software_speed(f"mlperf-{(row.cfg('mlperf_inference') or '').strip().lower()}")
+
+
 def _pick_tp(model, chip, dtype: str, n: int) -> int:
     from trnsim.workloads.serving.deployment import dtype_bytes
 
@@ -253,13 +262,17 @@ def mlperf(row: GroundTruthRow) -> Prediction:
     if scen != "offline" and tpot_lim is None and ttft_lim is None:
         raise NotSupported("server row without latency constraints")
 
+    speed = _mlperf_software_speed(row)
+
     def run(tp: int):
         reps = max(1, n // tp)
         dep = Deployment(replicas=reps, tp=tp, dtype=dtype, max_batch=cal.TRTLLM_MAX_BATCH,
                          max_batched_tokens=cal.TRTLLM_MAX_TOKENS, mem_fraction=cal.KV_MEM_FRACTION,
-                         kv_policy=cal.MLPERF_KV_POLICY)
+                         kv_policy=cal.MLPERF_KV_POLICY, kernel_speed=speed)
         cost = _cost(model.name, chip.name, system.name if system else None, dep)
         note = f"{reps} x TP{tp} {dtype}, ISL/OSL {isl}/{osl} (dataset means)"
+        if speed != 1.0:
+            note += f", {row.cfg('mlperf_inference')} TensorRT-LLM at {speed:.2f}x the v5.x kernel speed"
 
         def ttft99(res):
             return _ttft_p99(model, system or chip, dep, res, MLPERF_INPUT_P99.get(key, isl), cost, kv)
@@ -318,6 +331,38 @@ def _ttft_p99(model, system, dep, r: Any, prompt_p99: int, cost, kv_len: float |
     prompt = max(prompt_ttft(model, system, dep, r, prompt_p99, cost=cost, kv_len=kv_len) + w_mean,
                  r.ttft_s + w_99)
     return prompt + cal.TTFT_P99_QUEUE_ITERATIONS * r.iteration_s
+
+
+def fit_ttft_queue_iterations(rows: list[GroundTruthRow] | None = None) -> float:
+    """Refit ``cal.TTFT_P99_QUEUE_ITERATIONS``: the median over the MLPerf ``TTFT_p99`` rows of (measured -
+    the prediction without queued iterations) / the steady-state iteration time. ``rows``: default the
+    shipped development set."""
+    import statistics
+
+    from trnsim.validate.rows import load_rows
+
+    if rows is None:
+        rows = load_rows().rows
+    old = cal.TTFT_P99_QUEUE_ITERATIONS
+    ks = []
+    try:
+        for row in rows:
+            if row.category != "mlperf_inference" or row.metric != "TTFT_p99":
+                continue
+            try:
+                cal.TTFT_P99_QUEUE_ITERATIONS = 0.0
+                p0 = mlperf(row).value
+                cal.TTFT_P99_QUEUE_ITERATIONS = 1.0
+                it = mlperf(row).value - p0
+            except NotSupported:
+                continue
+            if it > 0:
+                ks.append((row.value - p0) / it)
+    finally:
+        cal.TTFT_P99_QUEUE_ITERATIONS = old
+    if not ks:
+        raise ValueError("no MLPerf TTFT_p99 rows to fit on")
+    return statistics.median(ks)
 
 
 # ---------------------------------------------------------------------------------------- TRT-LLM tables

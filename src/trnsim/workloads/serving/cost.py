@@ -123,6 +123,7 @@ class IterationCost:
         self._shards = max(1, int(round(dep.tp * cpc)))
         self._shards_per_chip = min(cpc, self._shards)
         self.share = min(1.0, dep.chips_per_replica) if dep.tp < 1 else 1.0
+        self.speed = dep.kernel_speed  # older software stacks run the same kernels slower
         self.dtype = dep.dtype
         self.kv_dtype = dep.kv_dtype_
         self._op_time = op_time or _default_op_time()
@@ -145,8 +146,8 @@ class IterationCost:
         if self._graph:
             from trnsim.ops.graph import graph_time
 
-            return graph_time(ops, self.chip) / self.share
-        return sum(self._op_time(op, self.chip) for op in ops) / self.share
+            return graph_time(ops, self.chip) / self.share / self.speed
+        return sum(self._op_time(op, self.chip) for op in ops) / self.share / self.speed
 
     def _linear_exact(self, tokens: int) -> float:
         ops, scale = _model_ops(self.model, tokens, self.dep, self.tp)
@@ -164,7 +165,7 @@ class IterationCost:
             t += 2 * moe_layers * self._collective("all_to_all", routed, self.dep.ep)
         if self.dep.pp > 1:
             t += (self.dep.pp - 1) * self._collective("send_recv", act, 2)
-        return t
+        return t / self.speed
 
     def _attention_layer_groups(self) -> list[tuple[int | None, int]]:
         """(window, layer count) groups of the model's attention layers."""

@@ -86,6 +86,11 @@ class Deployment:
     # PV as separate graph ops, the [q, kv] scores of every head going through HBM in full, masked not
     # skipped: Transformers-NeuronX context encoding, see cost.IterationCost._unfused_attn_ops).
     prefill_attention: Literal["fused", "unfused"] = "fused"
+    # Speed of the serving stack's kernels (GEMMs, attention, collectives) relative to the engine releases
+    # the operator efficiencies describe (1.0). An older release of the same engine runs the same work
+    # slower: e.g. ``calibration.software_speed("mlperf-v4.1")`` for mid-2024 TensorRT-LLM. Fixed
+    # per-iteration host costs are not scaled.
+    kernel_speed: float = 1.0
     name: str = ""
 
     def __post_init__(self) -> None:
@@ -99,6 +104,9 @@ class Deployment:
             raise TrnsimError(f"block_size must be >= 1, got {self.block_size}")
         if not 0 < self.mem_fraction <= 1:
             raise TrnsimError(f"mem_fraction must be in (0, 1], got {self.mem_fraction}")
+        if not 0 < self.kernel_speed <= 10:
+            raise TrnsimError(f"kernel_speed must be in (0, 10], got {self.kernel_speed}",
+                              "1.0 is the reference software stack; 0.8 means kernels 25% slower")
         if self.disaggregated and self.prefill_replicas < 1:
             raise TrnsimError("a disaggregated deployment needs prefill_replicas >= 1")
         dtype_bytes(self.dtype)
@@ -142,6 +150,8 @@ class Deployment:
         if self.ep > 1:
             s += f" EP{self.ep}"
         s += f") {self.dtype}"
+        if self.kernel_speed != 1.0:
+            s += f", kernels at {self.kernel_speed:.2f}x"
         if self.disaggregated:
             s = f"prefill {self.prefill_replicas} x TP{_n(self.prefill_tp or self.tp)} + decode " + s
         return s
