@@ -128,6 +128,10 @@ def command(
     if json_out:
         print_json(res.to_dict())
         return
+    if wl.arrival in ("poisson", "gamma") and res.requests_per_s < 0.8 * wl.qps:
+        console_err.print(f"[yellow]warning:[/] offered load {wl.qps:g} req/s exceeds what the deployment serves "
+                          f"({res.requests_per_s:.3g} req/s): TTFT is mostly queueing; lower --qps or add "
+                          "replicas/TP (--analytic shows the steady-state capacity)", soft_wrap=True)
     t = Table(title=f"{res.model} on {res.system}: {res.deployment}", caption=res.workload)
     t.add_column("metric")
     t.add_column("value")

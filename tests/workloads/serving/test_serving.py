@@ -440,3 +440,12 @@ def test_cli_serve_kernel_speed(cli):
     assert json.loads(slow)["output_tokens_per_s"] < json.loads(fast)["output_tokens_per_s"]
     code, _out, err = cli(*args, "--kernel-speed", "fast")
     assert code == 2 and err.count("\n") == 1 and "mlperf-v4.1" in err
+
+
+def test_cli_serve_warns_when_offered_load_exceeds_capacity(cli):
+    args = ("serve", "--model", MODEL, "--system", SYSTEM, "--tp", "16", "--isl", "4096", "--osl", "64",
+            "--requests", "200")
+    code, _out, err = cli(*args, "--qps", "500")
+    assert code == 0 and "exceeds what the deployment serves" in err and err.count("\n") == 1
+    code, _out, err = cli(*args, "--qps", "0.5")
+    assert code == 0 and "exceeds" not in err
