@@ -56,3 +56,16 @@ def test_ttft_queue_constant_is_the_refit_on_the_dev_rows():
 
     k = fit_ttft_queue_iterations()
     assert abs(k - cal.TTFT_P99_QUEUE_ITERATIONS) < 0.05, f"refit gives {k:.3f}; update calibration.py"
+
+
+def test_precision_is_the_stated_narrow_format_else_the_narrowest_the_gpu_runs():
+    def row(acc: str, extra: dict[str, str]) -> GroundTruthRow:
+        return GroundTruthRow(id="T-3", category="mlperf_inference", system=f"8x {acc}", accelerator=acc,
+                              num_accelerators=8, model_or_kernel="Llama 3.1 8B", workload="serve",
+                              config={"scenario": "Offline"} | extra, metric="output_tokens_per_s_offline",
+                              value=1.0, unit="tokens/s")
+
+    assert " fp4," in mlperf(row("B300", {})).note  # Blackwell Ultra runs NVFP4
+    assert " fp8," in mlperf(row("B200", {"weight_dtype": "fp8"})).note  # a stated 8-bit format wins
+    assert " fp8," in mlperf(row("H100", {"weight_dtype": "fp16"})).note  # v4.x rows say fp16 but quantised
+    assert " fp8," in mlperf(row("H100", {"weight_dtype": "fp4"})).note  # Hopper has no FP4 tensor cores

@@ -13,7 +13,7 @@ One model for every row; how a row is mapped to a deployment is a rule by platfo
   work); throughput = cores x batch / latency. Decoder steps on Neuron chips use the same graph timing
   through the serving cost model.
 * MLPerf Inference (TensorRT-LLM / vLLM submissions): the dataset's mean ISL/OSL (``MLPERF_LENGTHS``);
-  precision = what the platform's submissions run (``MLPERF_DTYPE``); each replica gets the smallest
+  precision = the row's stated 8/4-bit format, else the narrowest the GPU runs (``_mlperf_dtype``); each replica gets the smallest
   power-of-two TP whose weights fill at most ``cal.WEIGHT_SHARE`` of HBM (server/interactive: or a wider
   power of two within one server, up to 8, when that serves more within the latency limits); continuous batching with on-demand
   KV (``cal.MLPERF_KV_POLICY``) and the dataset's length-biased KV per decoding sequence (``MLPERF_KV_LEN``),
@@ -214,8 +214,17 @@ def _encoder(row: GroundTruthRow, chip, model) -> Prediction:
 
 
 # ---------------------------------------------------------------------------------------- MLPerf
-def _mlperf_dtype(chip) -> str:
-    return cal.MLPERF_DTYPE.get(chip.generation, "bf16") if chip.family == "gpu" else "bf16"
+def _mlperf_dtype(row: GroundTruthRow, chip) -> str:
+    """The row's stated weight precision when it is 8-bit or narrower and the chip runs it (v5.x rows state
+    fp8/fp4; v4.x rows say fp16 although those submissions quantised: NVIDIA's v4.1 configs set
+    ``precision = "fp16"`` with ``use_fp8 = True``), else the narrowest of ``cal.MLPERF_DTYPE_ORDER`` the
+    chip has a catalog peak for."""
+    if chip.family != "gpu":
+        return "bf16"
+    stated = _DT.get((row.cfg("weight_dtype") or "").strip().lower())
+    if stated in ("fp8", "fp4") and stated in chip.peak_flops:
+        return stated
+    return next((d for d in cal.MLPERF_DTYPE_ORDER if d in chip.peak_flops), "bf16")
 
 
 def _mlperf_software_speed(row: GroundTruthRow) -> float:
@@ -254,7 +263,7 @@ def mlperf(row: GroundTruthRow) -> Prediction:
     isl, osl = MLPERF_LENGTHS[key]
     kv = MLPERF_KV_LEN.get(key)
     n = max(1, row.num_accelerators)
-    dtype = _mlperf_dtype(chip)
+    dtype = _mlperf_dtype(row, chip)
     system = _system_for_chip(chip)
     scen = (row.cfg("scenario") or "").lower()
     tpot_lim = row.cfg_float("constraint_tpot_p99_ms")
