@@ -51,7 +51,7 @@ def test_resolve_benchmark_names(text, name):
     assert resolve_model_name(text) == name
 
 
-@pytest.mark.parametrize("text", ["GPT3-2B pre-training", "GPT 7.1B", "GPT-3 177B (strong scaling)",
+@pytest.mark.parametrize("text", ["GPT3-2B pre-training", "GPT 7.1B", "GPT-3 178B (strong scaling)",
                                   "NCCL all_reduce", "", "HuggingFace ViT-Base fine-tuning"])
 def test_resolve_unknown_is_none(text):
     assert resolve_model_name(text) is None
@@ -84,5 +84,7 @@ def test_model_for_row():
     m = model_for_row("GPT 7.1B", cfg)
     assert m.hidden == 4096 and m.layers == 30 and m.vocab == 131072 and m.max_positions == 4096
     assert abs(m.total_params / 7.1e9 - 1) < 0.01
-    assert model_for_row("GPT-3 177B (strong scaling)", "global_batch=1152;seq_len=4096;vocab=131072") is None
+    m = model_for_row("GPT-3 177B (strong scaling)", "global_batch=1152;seq_len=4096;vocab=131072")
+    assert m is not None and m.hidden == 12288 and m.layers == 96 and m.vocab == 131072  # catalog entry
+    assert model_for_row("GPT-3 178B (strong scaling)", "global_batch=1152;seq_len=4096;vocab=131072") is None
     assert model_for_row("NCCL all_reduce", "") is None

@@ -51,6 +51,7 @@ PUBLISHED = [
     ("gpt-oss-120b", "active_params_excl_input_embedding", 5.13 * B, "OSS (counts the unembedding only)"),
     ("llama-4-maverick", "total_params", 400 * B, "L4"),
     ("gpt3-175b", "total_params", 175.0 * B, "GPT3"),
+    ("gpt-177b-megatron", "total_params", 177.0 * B, "Megatron-LM README weak-scaling table 'GPT 177B'"),
     ("bert-large", "total_params", 335.1e6, "BERT/HF BertModel"),
     ("bert-base", "total_params", 109.5e6, "BERT/HF BertModel"),
     ("roberta-base", "total_params", 125e6, "RBT"),

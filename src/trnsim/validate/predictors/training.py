@@ -30,7 +30,6 @@ Rules:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -147,12 +146,12 @@ def megatron_case(row: GroundTruthRow) -> Case:
     vocab = _int(row, "vocab") or 131072
     gbs = _int(row, "global_batch")
     h, L, a = _int(row, "hidden"), _int(row, "layers"), _int(row, "heads")
-    if not (h and L and a):
-        m = re.search(r"(\d+)B", row.model_or_kernel)
-        if m and m.group(1) == "177":  # the weak-scaling table's GPT 177B (MEG-013)
-            h, L, a = 12288, 96, 96
-        else:
-            raise NotSupported("model shape (hidden/layers/heads) not given")
+    if not (h and L and a):  # the strong-scaling table names its model only: take the shape from the catalog
+        try:
+            named = _resolve(row.model_or_kernel)
+        except NotSupported:
+            raise NotSupported("model shape (hidden/layers/heads) not given and the model is not in the catalog") from None
+        h, L, a = named.hidden, named.layers, named.heads
     model = _gpt(h, L, a, vocab, seq)
     from trnsim.parallel import Plan
 
