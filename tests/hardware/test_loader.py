@@ -171,3 +171,13 @@ def test_fuzzed_files_never_crash(tmp_path_factory, mutations):
         load_file(p)
     except TrnsimError as e:
         assert "\n" not in str(e) and str(p) in str(e)
+
+
+def test_node_system_for_chip_is_the_smallest_system_built_from_it():
+    from trnsim.hardware import load_chip
+    from trnsim.hardware.resolve import node_system_for_chip
+
+    assert node_system_for_chip(load_chip("h100-sxm")).name == "p5.48xlarge"
+    assert node_system_for_chip(load_chip("trainium2")).name == "trn2.48xlarge"  # not the 4-node UltraServer
+    assert node_system_for_chip(load_chip("gb200")).name == "gb200-nvl72"
+    assert node_system_for_chip(load_chip("a100-80gb")) is None  # no system uses it: no silent 40 GB stand-in

@@ -53,6 +53,19 @@ def chip_for_text(text: str) -> ChipSpec | None:
     return _find("chip", text) if text and text.strip() else None
 
 
+def node_system_for_chip(chip: ChipSpec) -> SystemSpec | None:
+    """The smallest catalog system built from ``chip`` (fewest nodes, then name): the node a benchmark row
+    that names only its accelerator ran on (p5.48xlarge for H100 SXM, trn2.48xlarge for Trainium2,
+    gb200-nvl72 for GB200). None when no system uses the chip (then a row's fabric is unknown)."""
+    cat = catalog()
+    best = None
+    for name in sorted(cat.names("system")):
+        s = cat.system(name)
+        if s.chip == chip.name and (best is None or s.nodes < best.nodes):
+            best = s
+    return best
+
+
 def system_for_text(text: str) -> SystemSpec | None:
     """The catalog system named by ``text`` ("trn1.32xlarge", "p5en.48xlarge"), or None."""
     return _find("system", text) if text and text.strip() else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trnsim.hardware.resolve import chip_for_text, system_for_text
+from trnsim.hardware.resolve import chip_for_text, node_system_for_chip, system_for_text
 from trnsim.hardware.specs import ChipSpec
 from trnsim.validate.registry import NotSupported
 from trnsim.validate.rows import GroundTruthRow
@@ -16,4 +16,4 @@ def chip_for_row(row: GroundTruthRow) -> ChipSpec:
     raise NotSupported(f"accelerator {row.accelerator!r} is not in the hardware catalog")
 
 
-__all__ = ["chip_for_row", "chip_for_text", "system_for_text"]
+__all__ = ["chip_for_row", "chip_for_text", "node_system_for_chip", "system_for_text"]

@@ -32,7 +32,7 @@ from functools import lru_cache
 from typing import Any
 
 from trnsim.validate.registry import NotSupported, Prediction, register
-from trnsim.validate.resolve import chip_for_row, system_for_text
+from trnsim.validate.resolve import chip_for_row, node_system_for_chip, system_for_text
 from trnsim.validate.rows import GroundTruthRow
 from trnsim.workloads.serving import calibration as cal
 
@@ -97,19 +97,6 @@ def _model(row: GroundTruthRow):
         return load_model(resolve_model_name(row.model_or_kernel))
     except Exception as e:  # unknown model: the row cannot be mapped
         raise NotSupported(f"model {row.model_or_kernel!r}: {e}") from None
-
-
-def _system_for_chip(chip):
-    """A catalog system built from ``chip`` (for the scale-up fabric), or None."""
-    from trnsim.hardware import catalog
-
-    cat = catalog()
-    best = None
-    for name in sorted(cat.names("system")):
-        s = cat.system(name)
-        if s.chip == chip.name and (best is None or s.nodes < best.nodes):
-            best = s
-    return best
 
 
 def _to_unit(seconds: float, unit: str) -> float:
@@ -264,7 +251,7 @@ def mlperf(row: GroundTruthRow) -> Prediction:
     kv = MLPERF_KV_LEN.get(key)
     n = max(1, row.num_accelerators)
     dtype = _mlperf_dtype(row, chip)
-    system = _system_for_chip(chip)
+    system = node_system_for_chip(chip)
     scen = (row.cfg("scenario") or "").lower()
     tpot_lim = row.cfg_float("constraint_tpot_p99_ms")
     ttft_lim = row.cfg_float("constraint_ttft_p99_ms")
@@ -392,7 +379,7 @@ def llm_serving(row: GroundTruthRow) -> Prediction:
     batch = row.cfg_int("batch")
     n = max(1, row.num_accelerators)
     reps = max(1, n // (tp * pp))
-    system = _system_for_chip(chip)
+    system = node_system_for_chip(chip)
     dep = Deployment(replicas=reps, tp=tp, pp=pp, ep=ep, dtype=dtype,
                      max_batch=batch or cal.TRTLLM_MAX_BATCH, max_batched_tokens=cal.TRTLLM_MAX_TOKENS,
                      mem_fraction=cal.KV_MEM_FRACTION, kv_policy=cal.TRTLLM_KV_POLICY)

@@ -38,13 +38,6 @@ from trnsim.errors import TrnsimError
 from trnsim.validate.registry import NotSupported, Prediction, register
 from trnsim.validate.rows import GroundTruthRow
 
-#: accelerator (catalog chip) -> catalog node system used when the row's system is not in the catalog
-NODE_SYSTEMS = {
-    "trainium1": "trn1.32xlarge", "trainium2": "trn2.48xlarge", "h100-sxm": "p5.48xlarge",
-    "h200": "p5en.48xlarge", "b200": "p6-b200.48xlarge", "a100-80gb": "p4d.24xlarge",
-    "a100-40gb": "p4d.24xlarge", "b300": "dgx-b300", "gb200": "gb200-nvl72", "gb300": "gb300-nvl72",
-}
-
 #: MLPerf samples to reach the quality target as a function of global batch: S(g) = S0 (g / g0)^alpha.
 #: Fitted (least squares in log space) on time_to_train x steady_state_throughput of the same submission
 #: (measured values only). Rows: Llama 2 70B LoRA: the 55 pairs MLP-TRN-011..031, 045..080, 103..122,
@@ -72,8 +65,7 @@ class Case:
 
 # ----------------------------------------------------------------------------- helpers
 def _system(row: GroundTruthRow):
-    from trnsim.hardware import catalog
-    from trnsim.validate.resolve import chip_for_row, system_for_text
+    from trnsim.validate.resolve import chip_for_row, node_system_for_chip, system_for_text
 
     chip = chip_for_row(row)
     name = row.system.split(" x")[0].strip() if row.system else ""
@@ -81,10 +73,9 @@ def _system(row: GroundTruthRow):
     if sysm is not None and sysm.chip != chip.name:
         sysm = None
     if sysm is None:
-        key = NODE_SYSTEMS.get(chip.name)
-        if key is None:
-            raise NotSupported(f"no catalog system for accelerator {chip.name}")
-        sysm = catalog().system(key)
+        sysm = node_system_for_chip(chip)
+        if sysm is None:
+            raise NotSupported(f"accelerator {chip.name}: a node system built from it is not in the catalog")
     return sysm
 
 
