@@ -45,6 +45,8 @@ def test_unknown_name_suggests_closest():
     ("GPT3-175B pre-training", "gpt3-175b"), ("GPT3-23B pre-training", "gpt3-23b"), ("Llama-3.3-70B-Instruct", "llama-3.3-70b"),
     ("CodeLlama-13b-hf", "codellama-13b"), ("google/electra-base-discriminator", "electra-base-discriminator"),
     ("bert-base-uncased", "bert-base"), ("distilbert-base-uncased", "distilbert-base"), ("roberta-base", "roberta-base"),
+    ("Mistral-7B-Instruct-v0.2", "mistral-7b-instruct-v0.2"), ("Mistral-7B-v0.1", "mistral-7b"),
+    ("roberta-large", "roberta-large"),
     ("albert-base-v2", "albert-base-v2"), ("Llama-4-Maverick-17B-128E", "llama-4-maverick"),
 ])
 def test_resolve_benchmark_names(text, name):
@@ -88,3 +90,23 @@ def test_model_for_row():
     assert m is not None and m.hidden == 12288 and m.layers == 96 and m.vocab == 131072  # catalog entry
     assert model_for_row("GPT-3 178B (strong scaling)", "global_batch=1152;seq_len=4096;vocab=131072") is None
     assert model_for_row("NCCL all_reduce", "") is None
+
+
+def test_mistral_v02_has_full_attention_and_v01_a_window():
+    assert [(t.window, t.count) for t in load_model("mistral-7b").layer_types()] == [(4096, 32)]
+    assert [(t.window, t.count) for t in load_model("mistral-7b-instruct-v0.2").layer_types()] == [(None, 32)]
+
+
+def test_xlm_roberta_config_loads_by_path(tmp_path):
+    """xlm-roberta configs parse as RoBERTa with their own vocabulary (not shipped in the catalog: the AWS
+    benchmark runs it as AutoModelForMaskedLM, whose 250k-vocabulary logits the encoder model does not cost)."""
+    import json
+
+    cfg = {"architectures": ["XLMRobertaForMaskedLM"], "model_type": "xlm-roberta", "hidden_size": 768,
+           "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072, "vocab_size": 250002,
+           "max_position_embeddings": 514, "type_vocab_size": 1, "hidden_act": "gelu", "layer_norm_eps": 1e-05}
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps(cfg))
+    m = load_model(str(p))
+    assert m.vocab == 250002 and not m.causal
+    assert abs(m.total_params / 278e6 - 1) < 0.01

@@ -55,6 +55,8 @@ PUBLISHED = [
     ("bert-large", "total_params", 335.1e6, "BERT/HF BertModel"),
     ("bert-base", "total_params", 109.5e6, "BERT/HF BertModel"),
     ("roberta-base", "total_params", 125e6, "RBT"),
+    ("roberta-large", "total_params", 355e6, "RoBERTa paper: 355M"),
+    ("mistral-7b-instruct-v0.2", "total_params", 7.24 * B, "HF mistralai/Mistral-7B-Instruct-v0.2: 7.24B"),
     ("distilbert-base", "total_params", 66e6, "DIST"),
     ("albert-base-v2", "total_params", 11.68e6, "ALB/HF AlbertModel (paper: 12M)"),
     # "110M" includes the 0.6M discriminator head (dense h x h + 1-logit output) that ElectraModel lacks

@@ -69,3 +69,16 @@ def test_precision_is_the_stated_narrow_format_else_the_narrowest_the_gpu_runs()
     assert " fp8," in mlperf(row("B200", {"weight_dtype": "fp8"})).note  # a stated 8-bit format wins
     assert " fp8," in mlperf(row("H100", {"weight_dtype": "fp16"})).note  # v4.x rows say fp16 but quantised
     assert " fp8," in mlperf(row("H100", {"weight_dtype": "fp4"})).note  # Hopper has no FP4 tensor cores
+
+
+def test_unknown_model_reason_names_the_row_model():
+    import pytest
+
+    from trnsim.validate.registry import NotSupported
+
+    row = GroundTruthRow(id="T-4", category="mlperf_inference", system="8x H100", accelerator="H100",
+                         num_accelerators=8, model_or_kernel="Falcon 180B", workload="serve",
+                         config={"scenario": "Offline"}, metric="output_tokens_per_s_offline", value=1.0,
+                         unit="tokens/s")
+    with pytest.raises(NotSupported, match="'Falcon 180B' is not in the model catalog"):
+        mlperf(row)

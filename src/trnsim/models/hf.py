@@ -30,7 +30,8 @@ _ARCH_TO_TYPE = {
     "Qwen3MoeForCausalLM": "qwen3_moe", "DeepseekV2ForCausalLM": "deepseek_v2",
     "DeepseekV3ForCausalLM": "deepseek_v3", "GptOssForCausalLM": "gpt_oss", "GPT2LMHeadModel": "gpt2",
     "BertModel": "bert", "BertForMaskedLM": "bert", "BertForPreTraining": "bert",
-    "RobertaModel": "roberta", "RobertaForMaskedLM": "roberta", "DistilBertModel": "distilbert",
+    "RobertaModel": "roberta", "RobertaForMaskedLM": "roberta", "XLMRobertaModel": "xlm-roberta",
+    "XLMRobertaForMaskedLM": "xlm-roberta", "DistilBertModel": "distilbert",
     "DistilBertForMaskedLM": "distilbert", "AlbertForMaskedLM": "albert", "AlbertModel": "albert", "ElectraForPreTraining": "electra", "ElectraModel": "electra",
 }
 
@@ -430,7 +431,7 @@ def _bert(c: _Cfg) -> dict[str, Any]:
         type_vocab=c.int("type_vocab_size", default=2, minimum=0),
         embedding_norm=True,
         final_norm=False,
-        pooler=c.d.get("model_type") in ("bert", "roberta", "albert"),
+        pooler=c.d.get("model_type") in ("bert", "roberta", "xlm-roberta", "albert"),
         causal=False,
         dtype=c.dtype() if (c.has("torch_dtype") or c.has("dtype")) else "fp32",
     )
@@ -481,6 +482,7 @@ _PARSERS: dict[str, Callable[[_Cfg], dict[str, Any]]] = {
     "gpt3": _gpt2,
     "bert": _bert,
     "roberta": _bert,
+    "xlm-roberta": _bert,  # RoBERTa with a 250k multilingual vocabulary
     "electra": _bert,
     "albert": _bert,
     "distilbert": _distilbert,

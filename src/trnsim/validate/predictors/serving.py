@@ -93,9 +93,12 @@ def _guard(fn):
 def _model(row: GroundTruthRow):
     from trnsim.models import load_model, resolve_model_name
 
+    key = resolve_model_name(row.model_or_kernel)
+    if key is None:
+        raise NotSupported(f"model {row.model_or_kernel!r} is not in the model catalog")
     try:
-        return load_model(resolve_model_name(row.model_or_kernel))
-    except Exception as e:  # unknown model: the row cannot be mapped
+        return load_model(key)
+    except Exception as e:  # a catalog entry that does not load: the row cannot be mapped
         raise NotSupported(f"model {row.model_or_kernel!r}: {e}") from None
 
 
@@ -243,10 +246,10 @@ def mlperf(row: GroundTruthRow) -> Prediction:
     chip = chip_for_row(row)
     if chip.family != "gpu" and chip.vendor != "aws":
         raise NotSupported(f"accelerator {row.accelerator!r}")
+    model = _model(row)
     key = resolve_model_name(row.model_or_kernel)
     if key not in MLPERF_LENGTHS:
-        raise NotSupported(f"no dataset lengths for {key}")
-    model = _model(row)
+        raise NotSupported(f"no MLPerf dataset lengths for {key}")
     isl, osl = MLPERF_LENGTHS[key]
     kv = MLPERF_KV_LEN.get(key)
     n = max(1, row.num_accelerators)
