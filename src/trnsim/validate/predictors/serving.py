@@ -16,8 +16,8 @@ One model for every row; how a row is mapped to a deployment is a rule by platfo
   precision = the row's stated 8/4-bit format, else the narrowest the GPU runs (``_mlperf_dtype``); each
   replica gets the smallest power-of-two TP whose weights fill at most ``cal.WEIGHT_SHARE`` of HBM
   (server/interactive: or a wider power of two within one server, up to 8, when that serves more within the
-  latency limits); continuous batching with on-demand KV (``cal.MLPERF_KV_POLICY``) and the dataset's length-biased KV per decoding sequence (``MLPERF_KV_LEN``),
-  offline = max-throughput batch, server/interactive = highest-throughput batch whose TPOT and TTFT meet the
+  latency limits); continuous batching with on-demand KV (``cal.MLPERF_KV_POLICY``) and the dataset's
+  length-biased KV per decoding sequence (``MLPERF_KV_LEN``), offline = max-throughput batch, server/interactive = highest-throughput batch whose TPOT and TTFT meet the
   scenario's p99 limits (TPOT scaled by ``cal.P99_OVER_MEAN``; p99 TTFT = the prefill queue's wait (M/D/1)
   + a prompt's prefill iterations + ``cal.TTFT_P99_QUEUE_ITERATIONS`` iterations, see ``_ttft_p99``).
   TensorRT-LLM submissions of rounds before v5.0 run at that release's kernel speed
