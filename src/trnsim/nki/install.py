@@ -9,7 +9,8 @@ import types
 from typing import Iterator
 
 NEW = ("nki", "nki.language", "nki.isa", "nki.typing")
-OLD = ("neuronxcc", "neuronxcc.nki", "neuronxcc.nki.language", "neuronxcc.nki.isa", "neuronxcc.nki.typing")
+OLD = ("neuronxcc", "neuronxcc.nki", "neuronxcc.nki.language", "neuronxcc.nki.isa", "neuronxcc.nki.typing",
+       "neuronxcc.nki.compiler")
 NAMES = NEW + OLD
 
 
@@ -24,6 +25,7 @@ def _targets() -> dict[str, types.ModuleType]:
         "nki": new, "nki.language": language, "nki.isa": isa, "nki.typing": typing,
         "neuronxcc": neuronxcc, "neuronxcc.nki": legacy, "neuronxcc.nki.language": legacy.language,
         "neuronxcc.nki.isa": legacy.isa, "neuronxcc.nki.typing": typing,
+        "neuronxcc.nki.compiler": legacy.compiler,
     }
 
 

@@ -1,10 +1,11 @@
 """Addressed memory: HBM, SBUF and PSUM storages with real addresses, capacity tracking and NaN fill.
 
-Every on-chip tile gets ``(partition_offset, byte address)`` from a first-fit allocator sized from the
-hardware catalog; it is released when the last Python reference to it goes away (CPython refcounting,
-so a tile re-declared inside a loop body is multi-buffered exactly like the NKI compiler does).
+Every automatically allocated on-chip tile gets ``(partition_offset, byte address)`` from a first-fit
+allocator sized from the hardware catalog; it is released when the last Python reference to it goes away
+(CPython refcounting, so a tile re-declared inside a loop body is multi-buffered like the NKI compiler does).
 Over-subscription does not stop the run (the compiler would spill) but is reported as a warning and
-in the peak-usage numbers; ``strict_memory=True`` turns it into an error.
+in the peak-usage numbers; ``strict_memory=True`` turns it into an error. Explicitly placed tiles
+(``address=``, direct allocation) share physical tiles instead (:mod:`trnsim.nki.placement`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from trnsim.errors import TrnsimError
 from trnsim.nki import dtypes as dt
+from trnsim.nki.placement import Placements
 from trnsim.nki.trace import AllocEvent, Buffer
 
 SBUF_ALIGN = 32  # bytes; [assumed] allocation granule per partition
@@ -117,7 +119,7 @@ class Storage:
 
     __slots__ = ("id", "name", "space", "dtype", "shape", "array", "fsize", "partitions", "_address",
                  "partition_offset", "written", "ctx", "elem_bytes", "dtname", "src", "allocated",
-                 "__weakref__")
+                 "placed", "__weakref__")
 
     def __init__(self, ctx: Any, name: str, space: str, dtype: Any, shape: tuple[int, ...],
                  array: np.ndarray | None, address: tuple[int, int] | None = None):
@@ -132,6 +134,7 @@ class Storage:
         self.array = array
         self.written = None
         self.allocated = False
+        self.placed = None  # a placement.Placed when explicitly placed
         on_chip = space in ("sbuf", "psum")
         if on_chip:
             self.partitions = self.shape[0] if self.shape else 1
@@ -164,7 +167,7 @@ class Storage:
             else nbytes // eb
         new.shape = tuple(st.shape[:-1]) + (last,) if st.shape else (nbytes // eb,)
         new.array = None if st.array is None else st.array.view(dt.storage(d))
-        new.written, new.allocated, new.src = None, True, st.src
+        new.written, new.allocated, new.src, new.placed = None, True, st.src, st.placed
         new.partitions, new.fsize = st.partitions, nbytes // eb
         new.partition_offset, new._address = st.partition_offset, addr
         ctx.trace.add_buffer(Buffer(new.id, new.name, new.space, new.dtname, new.shape, new.partitions,
@@ -214,6 +217,7 @@ class Memory:
         self.rings: dict[str, dict[Any, deque]] = {"sbuf": {}, "psum": {}}
         self.hbm_next = 0
         self.hbm_bytes = 0
+        self.placements = Placements(ctx, self)
 
     def _evict(self, space: str) -> None:
         alloc = self.sbuf if space == "sbuf" else self.psum
@@ -230,16 +234,15 @@ class Memory:
             raw = st.fsize * st.elem_bytes
             if address is not None:
                 poff, byte = int(address[0]), int(address[1])
-                if poff + st.partitions > limit or byte + raw > alloc.capacity:
+                if poff < 0 or byte < 0 or poff + st.partitions > limit or byte + raw > alloc.capacity:
                     raise MemoryError_(f"nl.ndarray: {st.space} address ({poff}, {byte}) + shape {st.shape} "
                                        f"exceeds {limit} partitions x {alloc.capacity} bytes at {ctx.where()}")
                 if st.space == "psum" and byte % self.bank_bytes:
                     raise MemoryError_(f"nl.ndarray: PSUM address {byte} must start at a bank "
                                        f"({self.bank_bytes} B) at {ctx.where()}")
-                st.partition_offset, st._address = poff, byte
-                alloc.place(byte, alloc.size_of(raw), st.id)
-            else:
-                self._auto(st, alloc, raw)
+                self.placements.bind(st, poff, byte)  # the physical tile carries the allocation event
+                return
+            self._auto(st, alloc, raw)
             ctx.trace.alloc_events.append(AllocEvent(len(ctx.trace.instructions), st.id, +1, st.src))
         else:
             st._address = self.hbm_next
@@ -274,6 +277,8 @@ class Memory:
         st._address = start
 
     def release(self, st: "Storage") -> None:
+        if st.placed is not None:  # physical tiles outlive their logical tiles
+            return
         alloc = self.sbuf if st.space == "sbuf" else self.psum
         kept = alloc.retire(st.id, -1 - st.id)
         if kept is not None:

@@ -173,7 +173,8 @@ class RunContext:
         n = 1
         for s in shape:
             n *= s
-        arr = new_array(dtype, n, self.timing_only, fill)
+        placed = address is not None and space in ("sbuf", "psum")  # data lives in the physical tile
+        arr = None if placed else new_array(dtype, n, self.timing_only, fill)
         st = Storage(self, name or "", space, dtype, shape, arr, address)
         t = NkiTensor(st, shape, _contig_strides(shape), 0)
         if space == "shared_hbm" and self.grid:

@@ -87,6 +87,8 @@ def psum_written(t: NkiTensor) -> np.ndarray:
 
 def record(c: Any, engine: str, opcode: str, ins: Sequence[NkiTensor], outs: Sequence[NkiTensor],
            attrs: dict[str, Any]) -> Instruction:
+    if c.memory.placements.active:  # direct allocation: lifetime check and physical-tile coherence
+        c.memory.placements.touch(opcode, ins, outs)
     tr = c.trace
     instr = Instruction(len(tr.instructions), engine, opcode, tuple([t.access() for t in ins]),
                         tuple([t.access() for t in outs]), attrs, c.source())

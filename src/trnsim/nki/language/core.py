@@ -139,8 +139,16 @@ def _space(buffer: Any, default: str = "sbuf") -> str:
 
 def ndarray(shape: Any, dtype: Any = float32, buffer: Any = None, name: str | None = None, address: Any = None,
             **_kw: Any) -> NkiTensor:
-    """An uninitialised tensor (NaN/sentinel filled). ``par_dim`` marks block dims (old API)."""
+    """An uninitialised tensor (NaN/sentinel filled). ``par_dim`` marks block dims (old API).
+
+    ``address=(partition, byte)`` places it explicitly (the tile shares its bytes with every tile placed on the
+    same rectangle); an old-API direct-allocation ``buffer=`` (``ncc.sbuf.mod_alloc(...)``) places each block."""
     c = _rt.current()
+    declare = getattr(buffer, "declare", None)
+    if declare is not None:
+        if address is not None:
+            _K.fail("nl.ndarray", "give either address= or a direct-allocation buffer=, not both")
+        return declare(c, shape, dtype, name)
     space = _space(buffer)
     shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
     k = next((i for i, s in enumerate(shape) if isinstance(s, ParDim)), None)
@@ -178,7 +186,11 @@ def full(shape: Any, fill_value: Any, dtype: Any = float32, buffer: Any = None, 
     return t
 
 
-def _fill(t: NkiTensor, value: Any) -> None:
+def _fill(t: Any, value: Any) -> None:
+    if hasattr(t, "tiles"):  # old-API direct-allocated tensor with block dims: one memset per logical tile
+        for tile in t.tiles():
+            _isa.memset(dst=tile, value=value)
+        return
     if t.ndim >= 3 and t.strides[0] != t.storage.fsize and t.shape[0] > 1:  # block dims: one memset per block
         for b in range(t.shape[0]):
             _fill(t[b], value)

@@ -13,7 +13,8 @@ from trnsim.nki.language import *  # noqa: F401,F403
 from trnsim.nki.language import ops as _ops
 from trnsim.nki.language.core import ParDim, par_dim  # noqa: F401
 from trnsim.nki.legacy.index import Expr, Mask, arange, mgrid  # noqa: F401
-from trnsim.nki.legacy.wrap import DeferredMatmul, legacy, materialize, prepare
+from trnsim.nki.legacy.compiler import traced_loop
+from trnsim.nki.legacy.wrap import DeferredMatmul, DeferredReduce, legacy, materialize, prepare
 from trnsim.nki.tensor import NkiTensor
 
 _WRAPPED = [n for n in dir(_ops) if not n.startswith("_") and callable(getattr(_ops, n))
@@ -49,15 +50,42 @@ def ndarray(shape: Any, dtype: Any = np.float32, buffer: Any = None, name: str |
     return _nl.ndarray(shape, dtype, buffer, name, **kw)
 
 
-def affine_range(*args: Any, **_k: Any) -> range:
+class _TracedRange:
+    """``affine_range``/``sequential_range``: a range whose body NKI 0.1 traces once (direct allocations in it
+    keep the first iteration's placement, see :func:`trnsim.nki.legacy.compiler.traced_loop`)."""
+
+    def __init__(self, *args: Any):
+        self.r = range(*[int(a) for a in args])
+
+    def __iter__(self) -> Any:
+        return traced_loop(self.r)
+
+    def __len__(self) -> int:
+        return len(self.r)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.r[i]
+
+    def __repr__(self) -> str:
+        return f"affine_range({self.r.start}, {self.r.stop}, {self.r.step})"
+
+
+def affine_range(*args: Any, **_k: Any) -> _TracedRange:
+    return _TracedRange(*args)
+
+
+sequential_range = affine_range
+
+
+def static_range(*args: Any, **_k: Any) -> range:
+    """Fully unrolled at trace time: every iteration is its own declaration."""
     return range(*[int(a) for a in args])
 
 
-sequential_range = static_range = affine_range
-
-
 def loop_reduce(x: Any, op: Any, loop_indices: Any = None, dtype: Any = None, mask: Any = None, **_k: Any) -> Any:
-    return materialize(x)
+    """``dst[...] = nl.loop_reduce(x, op, ...)``: ``dst = op(dst, x)`` (the destination is also an operand)."""
+    (x,), _ = prepare("nl.loop_reduce", (x,), {}, mask)
+    return DeferredReduce(materialize(x), op, dtype)
 
 
 def all_reduce(*_a: Any, **_k: Any) -> Any:

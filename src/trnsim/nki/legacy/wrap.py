@@ -11,6 +11,7 @@ from trnsim.nki import isa as _isa
 from trnsim.nki import runtime as _rt
 from trnsim.nki.isa import core as _K
 from trnsim.nki.language import ops as _ops
+from trnsim.nki.legacy.compiler import DirectTensor
 from trnsim.nki.legacy.index import LegacyView, Mask, check_bounds, restrict
 from trnsim.nki.tensor import NkiTensor
 
@@ -60,8 +61,30 @@ class DeferredMatmul:
     __radd__ = __add__
 
 
+class DeferredReduce:
+    """Result of old-API ``nl.loop_reduce(x, op)``: assigned into a tile it reduces into it (``dst = op(dst, x)``);
+    used anywhere else it is ``x``."""
+
+    def __init__(self, x: NkiTensor, op: Any, dtype: Any = None):
+        self.x, self.op, self.dtype_ = x, op, dtype
+        self.shape, self.dtype = x.shape, (dtype or x.dtype)
+
+    def assign_into(self, t: NkiTensor) -> None:
+        _isa.tensor_tensor(dst=t, data1=t, data2=self.x, op=self.op)
+
+    def materialize(self) -> NkiTensor:
+        return self.x
+
+    def __getitem__(self, idx: Any) -> NkiTensor:
+        return self.x[idx]
+
+
 def materialize(x: Any) -> Any:
-    return x.materialize() if isinstance(x, DeferredMatmul) else x
+    if isinstance(x, (DeferredMatmul, DeferredReduce)):
+        return x.materialize()
+    if isinstance(x, DirectTensor):
+        _K.fail("operand", f"{x.name} {list(x.shape)} has block dims; index one block first")
+    return x
 
 
 _K.MATERIALIZE = materialize
