@@ -119,3 +119,16 @@ def test_validate_cli_lists_rows_without_predictor(cli, tmp_path):
 def test_validate_cli_bad_file(cli, tmp_path):
     code, _, err = cli("validate", str(tmp_path / "nope.csv"))
     assert code == 2 and "file not found" in err
+
+
+def test_group_by_splits_summaries_and_rejects_unknown_keys(tmp_path, fake_predictor):
+    p = _csv(tmp_path, [_row("A", config="k=1;round=v1"), _row("B", config="k=2;round=v1"),
+                        _row("C", config="k=3;round=v2"), _row("D", config="k=1")])
+    rep = run_validation(p, group_by="round")
+    groups = {s.category: s for s in rep.summaries}
+    assert set(groups) == {"test_cat / v1", "test_cat / v2", "test_cat / -"}
+    assert groups["test_cat / v1"].predicted == 2 and groups["test_cat / v1"].median_abs_error_pct == pytest.approx(65.0)
+    assert {r.id: r.group for r in rep.results} == {"A": "v1", "B": "v1", "C": "v2", "D": "-"}
+    assert {s.category for s in run_validation(p, group_by="accelerator").summaries} == {"test_cat / acc"}
+    with pytest.raises(TrnsimError, match="no selected row has that field or config key"):
+        run_validation(p, group_by="rounds")

@@ -29,11 +29,14 @@ def command(
     out: Path = typer.Option(None, "--out", "-o", help="Write the per-row table to .csv or .json."),
     summary_only: bool = typer.Option(False, "--summary-only", help="Skip the per-row table."),
     json: bool = typer.Option(False, "--json", help="Print JSON (rows and summary)."),
+    group_by: str = typer.Option(None, "--group-by", "-g",
+                                 help="Split each category's summary by accelerator, model, metric, system, "
+                                      "workload or a config key (e.g. mlperf_inference, scenario, neuron_sdk)."),
 ) -> None:
     """Check predictions against published measurements: per-row signed error and a summary per category."""
     from trnsim.validate.harness import run_validation, write_results
 
-    report = run_validation(path, categories=category or None, ids=id or None)
+    report = run_validation(path, categories=category or None, ids=id or None, group_by=group_by)
     if out is not None:
         write_results(report, out)
     if json:

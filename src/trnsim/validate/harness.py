@@ -29,6 +29,7 @@ class RowResult:
     predictor: str = ""
     method: str = ""
     note: str = ""
+    group: str = ""  # the row's value of ``run_validation(group_by=...)``, empty without grouping
 
 
 @dataclass
@@ -87,10 +88,23 @@ def evaluate_row(row: GroundTruthRow) -> RowResult:
                      predictor=out.predictor or "", method=p.method, note=p.note)
 
 
+#: row fields ``group_by`` accepts besides any config key
+GROUP_FIELDS = {"accelerator": "accelerator", "model": "model_or_kernel", "metric": "metric",
+                "system": "system", "workload": "workload"}
+
+
+def group_value(row: GroundTruthRow, key: str) -> str:
+    """The row's value of ``key``: a field in ``GROUP_FIELDS`` or a config key ("-" when absent)."""
+    if key in GROUP_FIELDS:
+        return str(getattr(row, GROUP_FIELDS[key]) or "-")
+    return row.cfg(key) or "-"
+
+
 def summarise(results: Iterable[RowResult]) -> list[CategorySummary]:
+    """One summary per category, or per category and group when the results carry groups."""
     by_cat: dict[str, list[RowResult]] = {}
     for r in results:
-        by_cat.setdefault(r.category, []).append(r)
+        by_cat.setdefault(f"{r.category} / {r.group}" if r.group else r.category, []).append(r)
     out = []
     for cat in sorted(by_cat):
         rs = by_cat[cat]
@@ -116,8 +130,10 @@ def run_validation(
     categories: Iterable[str] | None = None,
     ids: Iterable[str] | None = None,
     loaded: LoadedRows | None = None,
+    group_by: str | None = None,
 ) -> ValidationReport:
-    """Validate the rows of ``path`` (default: the shipped CSV), optionally filtered."""
+    """Validate the rows of ``path`` (default: the shipped CSV), optionally filtered; ``group_by`` (a field of
+    ``GROUP_FIELDS`` or a config key such as ``mlperf_inference`` or ``scenario``) splits the summaries."""
     data = loaded if loaded is not None else load_rows(path)
     cats = {c.strip() for c in categories} if categories else None
     wanted = {i.strip() for i in ids} if ids else None
@@ -128,7 +144,14 @@ def run_validation(
             "no rows match the --category/--id filters",
             f"categories in this file: {', '.join(known)}",
         )
+    if group_by and group_by not in GROUP_FIELDS and not any(group_by in r.config for r in rows):
+        keys = sorted({k for r in rows for k in r.config})
+        raise TrnsimError(f"--group-by {group_by!r}: no selected row has that field or config key",
+                          f"use one of {', '.join(GROUP_FIELDS)} or a config key ({', '.join(keys[:12])}, ...)")
     results = [evaluate_row(r) for r in rows]
+    if group_by:
+        for res, row in zip(results, rows):
+            res.group = group_value(row, group_by)
     return ValidationReport(results, data.errors, summarise(results))
 
 
