@@ -183,6 +183,10 @@ def engine_cycles(ins: Instruction, p: CoreParams, engine: str) -> float:
         return 4 * n + int(at.get("k", 8))
     if engine == "gpsimd" and op not in ("tensor_copy", "memset", "tensor_scalar", "tensor_tensor"):
         return gp + n / speed
+    if op in ("rand2", "rng") and ins.outputs:
+        # no published formula for the PRNG instructions: the Vector Engine's generic streaming cost
+        # max(MIN_II, N) over the N generated elements per partition (rand2's min/max operands are [P, 1])
+        return max(min_ii, max(1, ins.outputs[0].elements_per_partition) / speed)
     if op in ("activation", "activate2", "tensor_scalar", "tensor_copy", "bn_stats", "dropout", "range_select",
               "nc_stream_shuffle", "nc_transpose", "select_reduce", "tensor_copy_predicated", "rand2", "rng"):
         cyc = max(min_ii, n / speed)
@@ -221,4 +225,8 @@ def engine_cycles(ins: Instruction, p: CoreParams, engine: str) -> float:
         return max(min_ii, n / p.ratio("vector_exp_speedup", 1.0))
     if op == "quantize_mx":
         return max(min_ii, n / p.ratio("quantize_mx_elements_per_cycle", 1.0))
+    if op in ("set_rng_seed", "rand_set_state", "rand_get_state", "rand"):
+        # no published formula: the Vector Engine's generic streaming cost max(MIN_II, N), N = seed/state
+        # words or generated elements per partition (on GpSimd the generic GpSimd rule above applies)
+        return max(min_ii, n / speed)
     return max(min_ii, n / speed)  # undocumented instruction: the generic one-input rule

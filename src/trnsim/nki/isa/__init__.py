@@ -13,7 +13,9 @@ from trnsim.nki.isa.enums import dge_mode, dma_engine, engine, matmul_perf_mode,
 from trnsim.nki.isa.mx import nc_matmul_mx, quantize_mx
 from trnsim.nki.isa.gpsimd import (affine_select, iota, local_gather, nc_n_gather, sequence_bounds,
                                    tensor_partition_reduce)
-from trnsim.nki.isa.scalar import activation, activation_reduce
+from trnsim.nki.isa.gpsimd_select import nonzero_with_count, topk
+from trnsim.nki.isa.prng import rand2, rand_get_state, rand_set_state, rng, set_rng_seed
+from trnsim.nki.isa.scalar import activate2, activation, activation_reduce
 from trnsim.nki.isa.tensor_engine import nc_matmul
 from trnsim.nki.isa.vector import (exponential, memset, reciprocal, scalar_tensor_tensor, tensor_copy,
                                    tensor_copy_predicated, tensor_reduce, tensor_scalar, tensor_tensor,
@@ -67,8 +69,7 @@ def accumulate_into(t: NkiTensor, other: Any) -> NkiTensor:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("sendrecv", "core_barrier", "activate2", "topk", "nonzero_with_count", "rng", "rand2", "set_rng_seed", "rand_set_state",
-                "rand_get_state"):
+    if name in ("sendrecv", "core_barrier"):
         def _unsupported(*a: Any, **k: Any) -> Any:
             _core.fail(name, "not implemented by the trnsim NKI simulator yet")
         return _unsupported
@@ -76,7 +77,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "IsaError", "Register", "activation", "activation_reduce", "affine_select", "bn_aggr", "bn_stats",
+    "IsaError", "Register", "activate2", "activation", "activation_reduce", "affine_select", "bn_aggr", "bn_stats",
     "dge_mode", "dma_compute", "dma_copy", "dma_engine", "dma_transpose", "dropout", "engine", "exponential",
     "get_nc_version", "iota", "local_gather", "matmul_perf_mode", "max8", "memset", "nc_find_index8",
     "nc_match_replace8", "nc_matmul", "nc_n_gather", "sequence_bounds", "nc_matmul_mx", "quantize_mx", "nc_stream_shuffle", "nc_transpose", "nc_version", "oob_mode",
@@ -84,4 +85,5 @@ __all__ = [
     "register_store", "scalar_tensor_tensor", "select_reduce", "tensor_copy", "tensor_copy_predicated",
     "tensor_partition_reduce", "tensor_reduce", "tensor_scalar", "tensor_scalar_cumulative",
     "tensor_scalar_reduce", "tensor_tensor", "tensor_tensor_scan",
+    "nonzero_with_count", "rand2", "rand_get_state", "rand_set_state", "rng", "set_rng_seed", "topk",
 ]

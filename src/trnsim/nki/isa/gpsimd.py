@@ -98,31 +98,61 @@ def tensor_partition_reduce(dst: Any, op: Any, data: Any, name: Any = None) -> A
     return d
 
 
+LOCAL_GATHER_ELEMS = (1, 2, 4, 8, 16, 32)  # allowed num_elem_per_idx
+LOCAL_GATHER_MAX_INDICES = 4096  # indices per GpSimd core
+CORE_PARTITIONS = 16  # SBUF partitions per GpSimd core
+
+
 def local_gather(dst: Any, src_buffer: Any, index: Any, num_elem_per_idx: int = 1, num_valid_indices: Any = None,
                  name: Any = None) -> Any:
-    """Gather within each 16-partition group: ``dst[g*16 + j] <- src[g*16 + idx // F, idx % F]``."""
+    """Gather per GpSimd core (16 partitions): the core's ``index`` slice flattened partition-first gives
+    ``idx[0:V]`` (element offsets into each partition's flattened free dims); every partition ``p`` of
+    the core gets ``dst[p, k*e:(k+1)*e] = src[p, idx[k]:idx[k]+e]`` (``e = num_elem_per_idx``)."""
     instr = "local_gather"
     c = runtime.current()
     d = _dst(instr, c, dst)
     s = K.tensor(src_buffer, instr, "src_buffer")
     ix = K.tensor(index, instr, "index")
     K.check_engine(instr, "gpsimd", [s, ix], c)
-    K.record(c, "gpsimd", instr, (s, ix), (d,), {"dtype": dt.name(s.dtype), "num_elem_per_idx": num_elem_per_idx})
+    for t, role in ((s, "src_buffer"), (ix, "index")):
+        K.on_chip(t, instr, role, ("sbuf",))
+        K.tile(t, instr, role, c)
+    p = s.shape[0]
+    if ix.shape[0] != p or p % CORE_PARTITIONS:
+        K.fail(instr, f"src_buffer partitions {p} must equal index partitions {ix.shape[0]} and be a multiple "
+                      f"of {CORE_PARTITIONS}")
+    if d.shape[0] != p:
+        K.fail(instr, f"dst partitions {d.shape[0]} != src_buffer partitions {p}")
+    if dt.name(ix.dtype) != "uint16":
+        K.fail(instr, f"index dtype {dt.name(ix.dtype)} must be uint16")
+    if dt.name(d.dtype) != dt.name(s.dtype):
+        K.fail(instr, f"dst dtype {dt.name(d.dtype)} != src_buffer dtype {dt.name(s.dtype)} (no casting)")
+    e = int(num_elem_per_idx)
+    if e not in LOCAL_GATHER_ELEMS:
+        K.fail(instr, f"num_elem_per_idx {num_elem_per_idx} must be one of {list(LOCAL_GATHER_ELEMS)}")
+    per_core = ix.free_size * CORE_PARTITIONS
+    nv = per_core if num_valid_indices is None else int(num_valid_indices)
+    if not 0 < nv <= per_core:
+        K.fail(instr, f"num_valid_indices {num_valid_indices} must be in [1, {per_core}] (index elements per core)")
+    if nv > LOCAL_GATHER_MAX_INDICES:
+        K.fail(instr, f"{nv} indices per core > {LOCAL_GATHER_MAX_INDICES}")
+    if d.free_size < nv * e:
+        K.fail(instr, f"dst free size {d.free_size} < num_valid_indices * num_elem_per_idx = {nv * e}")
+    K.record(c, "gpsimd", instr, (s, ix), (d,), {"dtype": dt.name(s.dtype), "num_elem_per_idx": e,
+                                                 "num_valid_indices": nv})
     if not c.timing_only:
-        p = s.shape[0]
-        sv = K.get(s).reshape(p, -1)
-        iv = K.get(ix).reshape(ix.shape[0], -1).astype(np.int64)
-        out = np.zeros((d.shape[0], d.free_size), np.float32)
-        e = int(num_elem_per_idx)
-        for g in range(0, p, 16):
-            flat = sv[g:g + 16].reshape(-1)
-            idx = iv[g:g + 16].reshape(-1)
-            if num_valid_indices is not None:
-                idx = idx[: int(num_valid_indices)]
-            vals = np.concatenate([flat[i * e:(i + 1) * e] for i in idx]) if len(idx) else np.zeros(0)
-            rows = out[g:g + 16].reshape(-1)
-            rows[: len(vals)] = vals[: rows.size]
-            out[g:g + 16] = rows.reshape(out[g:g + 16].shape)
+        f = s.free_size
+        sv = s.np().reshape(p, f)
+        iv = K.get(ix).reshape(p, -1).astype(np.int64)
+        out = np.ascontiguousarray(d.np()).reshape(p, -1).copy()
+        cols = np.arange(e)
+        for g in range(0, p, CORE_PARTITIONS):
+            idx = iv[g:g + CORE_PARTITIONS].T.reshape(-1)[:nv]  # flattened along the partition dim first
+            if idx.size and (idx.min() < 0 or idx.max() + e > f):
+                bad = int(idx[(idx < 0) | (idx + e > f)][0])
+                K.fail(instr, f"index {bad} + {e} elements out of range [0, {f}) of src_buffer {list(s.shape)}",
+                       K.OutOfBoundsError)
+            out[g:g + CORE_PARTITIONS, :nv * e] = sv[g:g + CORE_PARTITIONS][:, (idx[:, None] + cols).reshape(-1)]
         K.put(d, out)
     return d
 

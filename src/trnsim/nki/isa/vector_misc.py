@@ -11,6 +11,7 @@ from trnsim.nki import runtime
 from trnsim.nki.isa import alu
 from trnsim.nki.isa import core as K
 from trnsim.nki.isa.enums import value as ev
+from trnsim.nki.isa.prng import uniform
 from trnsim.nki.isa.scalar import update_accumulator
 from trnsim.nki.isa.tensor_engine import transpose_tensor_engine
 from trnsim.nki.isa.vector import _axes, _op, _prep, _scalar_apply
@@ -289,7 +290,7 @@ def dropout(dst: Any, data: Any, prob: Any, name: Any = None) -> Any:
     pv, tp = K.scalar_or_vector(prob, x, instr, "prob", c)
     K.record(c, "vector", instr, (x,) + ((tp,) if tp is not None else ()), (d,), {"dtype": dt.name(x.dtype)})
     if not c.timing_only:
-        keep = c.rng.random(x.shape) >= K.vec_value(pv, x.shape[0], x.ndim)
+        keep = uniform(c, "vector", d).reshape(x.shape) >= K.vec_value(pv, x.shape[0], x.ndim)  # Vector Engine PRNG
         K.put(d, np.where(keep, K.get(x), 0))
     return d
 

@@ -227,20 +227,25 @@ def shared_identity_matrix(n: int, dtype: Any = uint8, **_k: Any) -> NkiTensor:
     return shared_constant(np.eye(int(n)), dtype)
 
 
-def rand(shape: Any, dtype: Any = float32, buffer: Any = None, **_k: Any) -> NkiTensor:
+def rand(shape: Any, dtype: Any = float32, buffer: Any = None, name: Any = None, **_k: Any) -> NkiTensor:
+    """A new tensor of uniform [0, 1) values drawn from the Vector Engine PRNG (see ``nisa.set_rng_seed``)."""
+    from trnsim.nki.isa import prng as _rng
+
     c = _rt.current()
-    t = ndarray(shape, dtype, buffer)
-    _K.record(c, "gpsimd", "rand", (), (t,), {"dtype": _dt.name(t.dtype)})
+    t = ndarray(shape, dtype, buffer, name or None)
+    _K.record(c, "vector", "rand", (), (t,), {"dtype": _dt.name(t.dtype)})
     if not c.timing_only:
-        _K.put(t, c.rng.random(t.shape))
+        _K.put(t, _rng.uniform(c, "vector", t))
     return t
 
 
 def random_seed(seed: Any) -> None:
-    c = _rt.current()
-    if not c.timing_only:
-        s = seed.np().reshape(-1)[0] if isinstance(seed, NkiTensor) else seed
-        c.rng = np.random.default_rng(int(s))
+    """Seed the Vector Engine PRNG from a [1, 1] 32-bit tensor in SBUF/PSUM (same values after the same seed)."""
+    from trnsim.nki.isa import prng as _rng
+
+    if not isinstance(seed, NkiTensor):
+        _K.fail("random_seed", f"seed must be a [1, 1] tensor on SBUF or PSUM, got {type(seed).__name__}")
+    _rng.seed_vector("random_seed", seed)
 
 
 # ------------------------------------------------------------------ loops and control

@@ -275,6 +275,15 @@ def dma_transpose(src: Any, axes: Any = None, mask: Any = None, dtype: Any = Non
     return _n.dma_transpose(dst=_new(tuple(s.shape[a] for a in ax), _dt(dtype, s)), src=s, axes=ax)
 
 
+def local_gather(src_buffer: Any, index: Any, num_elem_per_idx: int = 1, num_valid_indices: Any = None,
+                 mask: Any = None, **_k: Any) -> Any:
+    """Old API: returns a new ``[P, num_valid_indices, num_elem_per_idx]`` tile of ``src_buffer.dtype``."""
+    (s, ix), _ = prepare("local_gather", (src_buffer, index), {}, mask)
+    nv = int(num_valid_indices) if num_valid_indices else ix.free_size * 16
+    return _n.local_gather(dst=_new((s.shape[0], nv, int(num_elem_per_idx)), s.dtype), src_buffer=s, index=ix,
+                           num_elem_per_idx=num_elem_per_idx, num_valid_indices=nv)
+
+
 def _masked(fn: Any) -> Any:
     """Masked calls allocate full-size outputs and return them (the instruction writes the masked region)."""
     import functools

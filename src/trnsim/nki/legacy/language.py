@@ -102,4 +102,16 @@ def atomic_rmw(dst: Any, value: Any, op: Any, mask: Any = None, **_k: Any) -> No
     _isa.dma_compute(dst=dst, srcs=[dst, v], reduce_op=op)
 
 
+def random_seed(seed: Any, mask: Any = None, **_k: Any) -> None:
+    """Old ``nl.random_seed(seed)``: seed the Vector Engine PRNG from a 32-bit scalar (or a [1, 1] tile)."""
+    from trnsim.nki.isa import core as _K
+    from trnsim.nki.isa.prng import seed_vector
+
+    if isinstance(seed, float) and seed.is_integer():
+        seed = int(seed)
+    if not isinstance(seed, (int, np.integer, NkiTensor)):
+        _K.fail("random_seed", f"seed must be a 32-bit integer scalar or a [1, 1] tile, got {seed!r}")
+    seed_vector("random_seed", materialize(seed))
+
+
 __all__ = [n for n in dir() if not n.startswith("_") and n not in ("annotations", "np", "Any")]
