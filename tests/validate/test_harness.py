@@ -132,3 +132,25 @@ def test_group_by_splits_summaries_and_rejects_unknown_keys(tmp_path, fake_predi
     assert {s.category for s in run_validation(p, group_by="accelerator").summaries} == {"test_cat / acc"}
     with pytest.raises(TrnsimError, match="no selected row has that field or config key"):
         run_validation(p, group_by="rounds")
+
+
+def test_simulator_rejections_are_declines_with_the_reason(tmp_path):
+    """A predictor whose simulator rejects the row's configuration (TrnsimError) declines with that reason, so
+    a lower-ranked predictor may answer; the row is 'unsupported', not a predictor 'error'."""
+    @register("test_rej", name="strict", rank=1)
+    def strict(row):
+        raise TrnsimError("tp=3 does not divide 8 heads", "pick a divisor")
+
+    @register("test_rej", name="fallback", rank=9)
+    def fallback(row):
+        return Prediction(5.0, "fallback")
+
+    try:
+        p = _csv(tmp_path, [_row("A", cat="test_rej")])
+        r = run_validation(p).results[0]
+        assert r.status == "ok" and r.predictor == "fallback"
+        _REGISTRY["test_rej"] = [e for e in _REGISTRY["test_rej"] if e.name == "strict"]
+        r = run_validation(p).results[0]
+        assert r.status == "unsupported" and "strict: tp=3 does not divide 8 heads" in r.note
+    finally:
+        _REGISTRY.pop("test_rej", None)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from trnsim.errors import TrnsimError
 from trnsim.validate.rows import GroundTruthRow
 
 
@@ -107,6 +108,8 @@ def predict(row: GroundTruthRow) -> Outcome:
             return Outcome(e.fn(row), e.name, reasons)
         except NotSupported as ns:
             reasons.append(f"{e.name}: {ns}")
+        except TrnsimError as te:  # the simulator rejects the row's configuration: decline with its reason
+            reasons.append(f"{e.name}: {te}")
     if not reasons:
         reasons.append(f"no predictor for metric {row.metric!r} of category {row.category!r}")
     return Outcome(None, None, reasons)

@@ -119,6 +119,8 @@ def _predict(row: GroundTruthRow, *, neuron: bool, library=None) -> Prediction:
 
     ranks = row.cfg_int("ranks") or row.num_accelerators or 2
     nodes = row.cfg_int("nodes") or 1
+    if ranks < 1 or nodes < 1:
+        raise NotSupported(f"ranks={ranks}, nodes={nodes}: both must be positive")
     per_chip = 1
     if neuron:
         # ranks are NeuronCores: the runtime's default logical cores per chip (2 on Trn1/Inf2, 4 on

@@ -73,23 +73,6 @@ MLPERF_INPUT_P99 = {"llama-2-70b": 791, "mixtral-8x7b": 1561, "llama-3.1-405b": 
 MLPERF_KV_LEN = {"llama-2-70b": 438, "mixtral-8x7b": 555, "llama-3.1-405b": 9585, "llama-3.1-8b": 1010}
 
 
-def _guard(fn):
-    """A configuration the simulator rejects (weights do not fit, sequence too long, ...) makes the row
-    unsupported by this predictor, with the simulator's one-line reason, so lower-ranked ones may answer."""
-    import functools
-
-    from trnsim.errors import TrnsimError
-
-    @functools.wraps(fn)
-    def wrapped(row: GroundTruthRow) -> Prediction:
-        try:
-            return fn(row)
-        except TrnsimError as e:
-            raise NotSupported(str(e)) from None
-
-    return wrapped
-
-
 def _model(row: GroundTruthRow):
     from trnsim.models import load_model, resolve_model_name
 
@@ -131,7 +114,6 @@ def _cost(model_name: str, chip_name: str, system_name: str | None, dep):
 
 # ---------------------------------------------------------------------------------------- AWS Neuron
 @register("aws_neuron_inference", name="serving-analytic", rank=10)
-@_guard
 def neuron_inference(row: GroundTruthRow) -> Prediction:
     from trnsim.workloads.serving import Deployment, analytic_serving, chips_from_cores
 
@@ -237,7 +219,6 @@ def _pick_tp(model, chip, dtype: str, n: int) -> int:
 
 
 @register("mlperf_inference", name="serving-analytic", rank=10)
-@_guard
 def mlperf(row: GroundTruthRow) -> Prediction:
     from trnsim.models import resolve_model_name
     from trnsim.workloads.serving import Deployment, analytic_serving
@@ -366,7 +347,6 @@ def fit_ttft_queue_iterations(rows: list[GroundTruthRow] | None = None) -> float
 
 # ---------------------------------------------------------------------------------------- TRT-LLM tables
 @register("llm_serving_throughput", name="serving-analytic", rank=10)
-@_guard
 def llm_serving(row: GroundTruthRow) -> Prediction:
     from trnsim.workloads.serving import Deployment, analytic_serving
 
