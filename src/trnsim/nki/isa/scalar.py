@@ -36,17 +36,23 @@ def update_accumulator(c: Any, engine: str, cmd: str, op: str, values: np.ndarra
         K.put(reduce_res, regs.reshape(p, 1))
 
 
-def activation(dst: Any, op: Any, data: Any, bias: Any = None, scale: Any = 1.0, reduce_op: Any = None,
-               reduce_res: Any = None, reduce_cmd: Any = None, name: Any = None, **_k: Any) -> Any:
-    """``dst = op(data * scale + bias)`` on the Scalar Engine, with an optional add-reduction."""
-    instr = "activation"
-    c = runtime.current()
+def _dst_data(instr: str, dst: Any, data: Any, c: Any) -> tuple[Any, Any]:
+    """The ``dst``/``data`` tiles of an activation: on chip, tile-shaped, the same shape."""
     d = K.tensor(dst, instr, "dst")
     x = K.tensor(data, instr, "data")
     for t, role in ((d, "dst"), (x, "data")):
         K.on_chip(t, instr, role)
         K.tile(t, instr, role, c)
     K.same_tiles(instr, x, d, "data", "dst")
+    return d, x
+
+
+def activation(dst: Any, op: Any, data: Any, bias: Any = None, scale: Any = 1.0, reduce_op: Any = None,
+               reduce_res: Any = None, reduce_cmd: Any = None, name: Any = None, **_k: Any) -> Any:
+    """``dst = op(data * scale + bias)`` on the Scalar Engine, with an optional add-reduction."""
+    instr = "activation"
+    c = runtime.current()
+    d, x = _dst_data(instr, dst, data, c)
     opn = alu.opname(op)
     if opn not in alu.ACT:
         K.fail(instr, f"op {opn} is not an activation function")
@@ -135,12 +141,7 @@ def activate2(dst: Any, op: Any, data: Any, imm0: Any, imm1: Any, op0: Any, op1:
     c = runtime.current()
     if c.version < 4:
         K.fail(instr, f"needs NeuronCore-v4+ (target {c.target})")
-    d = K.tensor(dst, instr, "dst")
-    x = K.tensor(data, instr, "data")
-    for t, role in ((d, "dst"), (x, "data")):
-        K.on_chip(t, instr, role)
-        K.tile(t, instr, role, c)
-    K.same_tiles(instr, x, d, "data", "dst")
+    d, x = _dst_data(instr, dst, data, c)
     opn = alu.opname(op)
     if opn not in alu.ACT and opn != "prelu":
         K.fail(instr, f"op {opn} is not an activation function")
