@@ -70,3 +70,13 @@ def test_resolver():
         resolve_system("H800 nodes H800")
     with pytest.raises(NotSupported):
         resolve_system("a mystery box")
+
+
+def test_non_positive_ranks_or_nodes_decline(rows):
+    from dataclasses import replace
+
+    row = next(r for r in rows if r.id == "NRN-CC-018")  # 64 ranks on 2 nodes
+    for key in ("ranks", "nodes"):
+        bad = replace(row, config=row.config | {key: "-1"})
+        with pytest.raises(NotSupported, match="must be positive"):
+            predict_neuron(bad)

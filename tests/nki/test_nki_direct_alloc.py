@@ -187,6 +187,9 @@ def test_partition_tiles_and_trace_addresses(rng):
     run = run_kernel(small_tiles_on_partitions, x)
     np.testing.assert_array_equal(run.outputs, x)
     assert sorted(_accesses(run, "tensor_copy")) == [(0, 64), (32, 64), (64, 64), (96, 64)]
+    # four tiles on different partitions at the same bytes use 64 bytes per partition, not 4 x 64 (plus the
+    # legacy load's automatic 64-byte temporary)
+    assert run.peak_sbuf_bytes == 64 + 64
 
 
 def test_loop_body_declaration_is_placed_once(rng):
@@ -223,6 +226,10 @@ def test_partial_overlap_is_byte_coherent(rng):
 def test_force_auto_alloc_ignores_placements(rng):
     x = _x(rng, 4, 128, 64)
     np.testing.assert_array_equal(run_kernel(ncc.force_auto_alloc(too_few_tiles.func), x).outputs, x)
+    auto = ncc.force_auto_alloc(too_few_tiles)  # a jit kernel: a copy runs with automatic allocation...
+    np.testing.assert_array_equal(run_kernel(auto, x).outputs, x)
+    with pytest.raises(TrnsimError, match="lifetime conflict"):  # ...and the original keeps its placements
+        run_kernel(too_few_tiles, x)
 
 
 # ---------------------------------------------------------------------- errors (one line each)

@@ -125,11 +125,13 @@ def test_group_by_splits_summaries_and_rejects_unknown_keys(tmp_path, fake_predi
     p = _csv(tmp_path, [_row("A", config="k=1;round=v1"), _row("B", config="k=2;round=v1"),
                         _row("C", config="k=3;round=v2"), _row("D", config="k=1")])
     rep = run_validation(p, group_by="round")
-    groups = {s.category: s for s in rep.summaries}
+    groups = {s.label: s for s in rep.summaries}
     assert set(groups) == {"test_cat / v1", "test_cat / v2", "test_cat / -"}
-    assert groups["test_cat / v1"].predicted == 2 and groups["test_cat / v1"].median_abs_error_pct == pytest.approx(65.0)
+    assert {s.category for s in rep.summaries} == {"test_cat"}
+    v1 = rep.summary("test_cat", "v1")
+    assert v1.predicted == 2 and v1.median_abs_error_pct == pytest.approx(65.0)
     assert {r.id: r.group for r in rep.results} == {"A": "v1", "B": "v1", "C": "v2", "D": "-"}
-    assert {s.category for s in run_validation(p, group_by="accelerator").summaries} == {"test_cat / acc"}
+    assert {s.label for s in run_validation(p, group_by="accelerator").summaries} == {"test_cat / acc"}
     with pytest.raises(TrnsimError, match="no selected row has that field or config key"):
         run_validation(p, group_by="rounds")
 
@@ -154,3 +156,8 @@ def test_simulator_rejections_are_declines_with_the_reason(tmp_path):
         assert r.status == "unsupported" and "strict: tp=3 does not divide 8 heads" in r.note
     finally:
         _REGISTRY.pop("test_rej", None)
+
+
+def test_cli_group_by_unknown_key_is_one_line(cli):
+    code, _out, err = cli("validate", "-c", "nki_kernel", "--group-by", "bogus", "--summary-only")
+    assert code == 2 and err.count("\n") == 1 and "no selected row has that field or config key" in err

@@ -34,19 +34,37 @@ def _llama70b_row(extra: dict[str, str]) -> GroundTruthRow:
                           metric="output_tokens_per_s_offline", value=1.0, unit="tokens/s")
 
 
-def test_older_tensorrt_llm_round_runs_at_its_published_software_speed():
+def test_rows_stating_an_older_tensorrt_run_at_its_published_software_speed():
     from trnsim.workloads.serving import calibration as cal
 
-    new = mlperf(_llama70b_row({"mlperf_inference": "v5.1", "framework": "TensorRT 10.8"}))
-    old = mlperf(_llama70b_row({"mlperf_inference": "v4.1", "framework": "TensorRT 9.3.0"}))
+    new = mlperf(_llama70b_row({"mlperf_inference": "v5.1", "framework": "TensorRT 10.8, CUDA 12.8"}))
+    v41 = mlperf(_llama70b_row({"mlperf_inference": "v4.1", "framework": "TensorRT 10.2.0, CUDA 12.4"}))
+    v40 = mlperf(_llama70b_row({"mlperf_inference": "v4.1", "framework": "TensorRT 9.3.0, CUDA 12.2"}))
     other = mlperf(_llama70b_row({"mlperf_inference": "v4.1", "framework": "vLLM 0.4.3"}))
-    speed = cal.software_speed("mlperf-v4.1")
-    assert abs(speed - 1.27 / 1.6) < 1e-12
-    assert "kernel speed" in old.note and "kernel speed" not in new.note
+    assert cal.tensorrt_speed("TensorRT 10.2.0, CUDA 12.4") == cal.SOFTWARE_SPEED["mlperf-v4.1"] == 1.27 / 1.6
+    # the stated release decides, not the round: a v4.1 partner row on TensorRT 9.3 ran the v4.0 stack
+    assert cal.tensorrt_speed("TensorRT 9.3.0, CUDA 12.2") == cal.SOFTWARE_SPEED["mlperf-v4.0"] == 1 / 1.6
+    assert cal.tensorrt_speed("TensorRT-LLM v0.5.0 / TensorRT 9.1.0.4") == 1 / 1.6  # older: no faster
+    assert cal.tensorrt_speed("TensorRT 10.11, CUDA 12.9") == 1.0
+    assert cal.tensorrt_speed("TensorRT-LLM v1.0 (PyTorch backend)") is None  # names no TensorRT release
+    assert "kernel speed" in v41.note and "kernel speed" not in new.note
     # slower kernels: fewer tokens/s, by less than the kernel factor (host overheads do not scale)
-    assert speed * new.value < old.value < new.value
+    assert 0.79 * new.value < v41.value < new.value
+    assert v40.value < v41.value
     assert other.value == new.value  # the published gains are TensorRT-LLM's; other engines keep 1.0
-    assert cal.software_speed("mlperf-v5.1") == cal.software_speed(None) == 1.0
+
+
+def test_kernel_speed_parsing():
+    import pytest
+
+    from trnsim.errors import TrnsimError
+    from trnsim.workloads.serving import calibration as cal
+
+    assert cal.parse_kernel_speed("0.8") == 0.8 and cal.parse_kernel_speed(1) == 1.0
+    assert cal.parse_kernel_speed("MLPerf-v4.1 ") == cal.SOFTWARE_SPEED["mlperf-v4.1"]
+    for bad in ("fast", "0", "-1", "nan", "11"):
+        with pytest.raises(TrnsimError, match="mlperf-v4.0"):
+            cal.parse_kernel_speed(bad)
 
 
 def test_ttft_queue_constant_is_the_refit_on_the_dev_rows():

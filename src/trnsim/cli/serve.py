@@ -75,11 +75,17 @@ def command(
                           "lower it or raise --replicas")
     if router not in ("round_robin", "least_loaded", "prefix_affinity"):
         raise TrnsimError(f"--router {router!r} not understood", "use round_robin, least_loaded or prefix_affinity")
+    from trnsim.workloads.serving.calibration import parse_kernel_speed
+
+    try:
+        speed = parse_kernel_speed(kernel_speed)
+    except TrnsimError as e:
+        raise TrnsimError(f"--kernel-speed: {e.message}", e.fix) from None
     dep = Deployment(replicas=total_reps - disagg if disagg else total_reps, tp=tp_chips, pp=pp, ep=ep,
                      dtype=dtype, max_batch=max_batch, max_batched_tokens=max_tokens, block_size=block_size,
                      prefix_caching=not no_prefix_cache, router=router,  # type: ignore[arg-type]
                      disaggregated=bool(disagg), prefill_replicas=disagg,
-                     kernel_speed=_kernel_speed(kernel_speed))
+                     kernel_speed=speed)
     isl_d, osl_d = LengthDist.parse(isl), LengthDist.parse(osl)
     if analytic:
         r = analytic_serving(spec, sys_spec or chip, dep, isl=int(isl_d.mean), osl=int(osl_d.mean))
@@ -128,10 +134,7 @@ def command(
     if json_out:
         print_json(res.to_dict())
         return
-    if wl.arrival in ("poisson", "gamma") and res.requests_per_s < 0.8 * wl.qps:
-        console_err.print(f"[yellow]warning:[/] offered load {wl.qps:g} req/s exceeds what the deployment serves "
-                          f"({res.requests_per_s:.3g} req/s): TTFT is mostly queueing; lower --qps or add "
-                          "replicas/TP (--analytic shows the steady-state capacity)", soft_wrap=True)
+    _warn_if_overloaded(wl, spec, sys_spec or chip, dep, isl_d.mean, osl_d.mean)
     t = Table(title=f"{res.model} on {res.system}: {res.deployment}", caption=res.workload)
     t.add_column("metric")
     t.add_column("value")
@@ -140,15 +143,19 @@ def command(
     console.print(t)
 
 
-def _kernel_speed(text: str) -> float:
-    """``--kernel-speed``: a positive number or a release named in ``calibration.SOFTWARE_SPEED``."""
-    from trnsim.workloads.serving import calibration as cal
 
-    key = text.strip().lower()
-    if key in cal.SOFTWARE_SPEED:
-        return cal.SOFTWARE_SPEED[key]
+def _warn_if_overloaded(wl, spec, system, dep, isl: float, osl: float) -> None:
+    """One stderr line when an open-loop arrival rate exceeds the deployment's steady-state capacity (the
+    analytic max-throughput rate at the mean lengths): the queue then grows for the whole run."""
+    from trnsim.workloads.serving import analytic_serving
+
+    if wl.arrival not in ("poisson", "gamma") or dep.disaggregated:
+        return
     try:
-        return float(key)
-    except ValueError:
-        raise TrnsimError(f"--kernel-speed {text!r} not understood",
-                          f"give a number such as 0.8 or one of {', '.join(sorted(cal.SOFTWARE_SPEED))}") from None
+        cap = analytic_serving(spec, system, dep, isl=max(1, round(isl)), osl=max(1, round(osl))).requests_per_s
+    except TrnsimError:
+        return
+    if wl.qps > cap:
+        console_err.print(f"[yellow]warning:[/] offered load {wl.qps:g} req/s exceeds the deployment's capacity "
+                          f"(~{cap:.3g} req/s at the mean lengths): the queue grows and TTFT is mostly "
+                          "queueing; lower --qps or add replicas/TP", soft_wrap=True)

@@ -58,7 +58,7 @@ def command(
     for col in ("category", "rows", "predicted", "no predictor", "median |err| %", "p90 |err| %", "bias %", "methods"):
         s.add_column(col, justify="left" if col in ("category", "methods") else "right")
     for c in report.summaries:
-        s.add_row(c.category, str(c.rows), str(c.predicted), str(c.unsupported + c.errors),
+        s.add_row(c.label, str(c.rows), str(c.predicted), str(c.unsupported + c.errors),
                   _fmt(c.median_abs_error_pct), _fmt(c.p90_abs_error_pct), _fmt(c.bias_pct, "+.1f"),
                   _methods(c.methods))
     console.print(s)

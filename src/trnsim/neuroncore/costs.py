@@ -188,7 +188,7 @@ def engine_cycles(ins: Instruction, p: CoreParams, engine: str) -> float:
         # max(MIN_II, N) over the N generated elements per partition (rand2's min/max operands are [P, 1])
         return max(min_ii, max(1, ins.outputs[0].elements_per_partition) / speed)
     if op in ("activation", "activate2", "tensor_scalar", "tensor_copy", "bn_stats", "dropout", "range_select",
-              "nc_stream_shuffle", "nc_transpose", "select_reduce", "tensor_copy_predicated", "rand2", "rng"):
+              "nc_stream_shuffle", "nc_transpose", "select_reduce", "tensor_copy_predicated"):
         cyc = max(min_ii, n / speed)
         if op == "tensor_copy_predicated" and len(_tensors(ins)) >= 2 and \
                 {a.space for a in _tensors(ins)[:2]} == {"sbuf"}:
@@ -225,8 +225,6 @@ def engine_cycles(ins: Instruction, p: CoreParams, engine: str) -> float:
         return max(min_ii, n / p.ratio("vector_exp_speedup", 1.0))
     if op == "quantize_mx":
         return max(min_ii, n / p.ratio("quantize_mx_elements_per_cycle", 1.0))
-    if op in ("set_rng_seed", "rand_set_state", "rand_get_state", "rand"):
-        # no published formula: the Vector Engine's generic streaming cost max(MIN_II, N), N = seed/state
-        # words or generated elements per partition (on GpSimd the generic GpSimd rule above applies)
-        return max(min_ii, n / speed)
-    return max(min_ii, n / speed)  # undocumented instruction: the generic one-input rule
+    # undocumented instruction (and set_rng_seed, rand_set_state, rand_get_state, rand: no published formula):
+    # the generic one-input streaming rule max(MIN_II, N) over the elements (seed/state words) per partition
+    return max(min_ii, n / speed)

@@ -78,6 +78,20 @@ class Allocator:
             self.used += size
             self.peak = max(self.peak, self.used)
 
+    def place_shared(self, start: int, size: int, buf_id: int) -> None:
+        """Record a directly placed range; only the bytes no other block covers yet count as used (placed
+        tiles on other partitions at the same bytes, or overlapping placements, share them)."""
+        end, covered, cursor = start + size, 0, start
+        for s, e, _ in self.blocks:  # sorted by start
+            if e <= cursor or s >= end:
+                continue
+            lo = max(s, cursor)
+            covered += max(0, min(e, end) - lo)
+            cursor = max(cursor, min(e, end))
+        self.place(start, size, buf_id, live=False)
+        self.used += size - covered
+        self.peak = max(self.peak, self.used)
+
     def _index(self, buf_id: int) -> int:
         for i, (_, _, b) in enumerate(self.blocks):
             if b == buf_id:

@@ -99,7 +99,7 @@ class Placements:
         self.tiles[key] = ph
         self.active = True
         alloc = self.memory.sbuf if space == "sbuf" else self.memory.psum
-        alloc.place(byte, nbytes, ph.id)  # exact bytes: placements need not follow the allocator's granule
+        alloc.place_shared(byte, nbytes, ph.id)  # exact bytes: placements need not follow the allocator's granule
         ctx.trace.add_buffer(Buffer(ph.id, f"{space}@{poff}:{byte}", space, st.dtname, st.shape, parts, nbytes,
                                     poff, byte))
         ctx.trace.alloc_events.append(AllocEvent(len(ctx.trace.instructions), ph.id, +1, st.src))

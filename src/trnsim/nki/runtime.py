@@ -129,7 +129,6 @@ class RunContext:
         self.shared_outputs: list[Any] = []
         self.shared_index = 0
         self.accumulators: dict[str, Any] = {}  # Vector/Scalar reduce registers
-        self.rng = np.random.default_rng(0)
         self.memory = Memory(self, self.core, strict_memory)
         t = self.core.tensor
         self.pmax = self.memory.pmax

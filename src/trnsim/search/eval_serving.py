@@ -3,7 +3,7 @@
 Keys: ``model``, ``system``, ``tp`` (chips per replica), ``replicas`` (default: as many as the system
 holds), ``isl``, ``osl``, ``precision`` (default fp8), and either ``batch`` or SLO limits
 ``slo_tpot_ms`` / ``slo_ttft_ms`` (the largest batch that meets them), ``price_per_chip_hour``,
-``kernel_speed`` (software stack speed, default 1.0; ``Deployment.kernel_speed``).
+``kernel_speed`` (software stack speed: a number or a named release, default 1.0; ``Deployment.kernel_speed``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from trnsim.search.evaluators import Metrics, Pruned, evaluator, price_per_chip_
 
 def _deployment(cfg: dict[str, Any], replicas: int, tp: float):
     from trnsim.workloads.serving import Deployment
+    from trnsim.workloads.serving.calibration import parse_kernel_speed
 
     return Deployment(replicas=replicas, tp=tp, dtype=str(cfg.get("precision", "fp8")),
-                      kernel_speed=float(cfg.get("kernel_speed", 1.0)))
+                      kernel_speed=parse_kernel_speed(cfg.get("kernel_speed", 1.0)))
 
 
 @evaluator("serving")

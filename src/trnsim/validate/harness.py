@@ -43,6 +43,11 @@ class CategorySummary:
     p90_abs_error_pct: float | None
     bias_pct: float | None  # median signed error
     methods: list[str] = field(default_factory=list)
+    group: str = ""  # the group within the category (``run_validation(group_by=...)``), empty without grouping
+
+    @property
+    def label(self) -> str:
+        return f"{self.category} / {self.group}" if self.group else self.category
 
 
 @dataclass
@@ -58,8 +63,8 @@ class ValidationReport:
                 out.setdefault(r.category, []).append(r)
         return out
 
-    def summary(self, category: str) -> CategorySummary | None:
-        return next((s for s in self.summaries if s.category == category), None)
+    def summary(self, category: str, group: str = "") -> CategorySummary | None:
+        return next((s for s in self.summaries if s.category == category and s.group == group), None)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -102,12 +107,12 @@ def group_value(row: GroundTruthRow, key: str) -> str:
 
 def summarise(results: Iterable[RowResult]) -> list[CategorySummary]:
     """One summary per category, or per category and group when the results carry groups."""
-    by_cat: dict[str, list[RowResult]] = {}
+    by_cat: dict[tuple[str, str], list[RowResult]] = {}
     for r in results:
-        by_cat.setdefault(f"{r.category} / {r.group}" if r.group else r.category, []).append(r)
+        by_cat.setdefault((r.category, r.group), []).append(r)
     out = []
-    for cat in sorted(by_cat):
-        rs = by_cat[cat]
+    for cat, group in sorted(by_cat):
+        rs = by_cat[(cat, group)]
         errs = [r.error_pct for r in rs if r.status == "ok" and r.error_pct is not None]
         absd = [abs(e) for e in errs]
         out.append(CategorySummary(
@@ -120,6 +125,7 @@ def summarise(results: Iterable[RowResult]) -> list[CategorySummary]:
             p90_abs_error_pct=_percentile(absd, 0.9) if absd else None,
             bias_pct=median(errs) if errs else None,
             methods=sorted({r.method for r in rs if r.method}),
+            group=group,
         ))
     return out
 
@@ -146,8 +152,9 @@ def run_validation(
         )
     if group_by and group_by not in GROUP_FIELDS and not any(group_by in r.config for r in rows):
         keys = sorted({k for r in rows for k in r.config})
+        shown = ", ".join(keys[:12]) + (", ..." if len(keys) > 12 else "")
         raise TrnsimError(f"--group-by {group_by!r}: no selected row has that field or config key",
-                          f"use one of {', '.join(GROUP_FIELDS)} or a config key ({', '.join(keys[:12])}, ...)")
+                          f"use one of {', '.join(GROUP_FIELDS)} or a config key ({shown})")
     results = [evaluate_row(r) for r in rows]
     if group_by:
         for res, row in zip(results, rows):

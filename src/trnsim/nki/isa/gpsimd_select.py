@@ -117,7 +117,7 @@ def topk(val_dst: Any, idx_dst: Any, src: Any, n: int, name: Any = None) -> Any:
             idxs[rows, cc] = top
         K.put(v, vals)
         K.put(ix, idxs)
-    return val_dst
+    return v
 
 
 __all__ = ["nonzero_with_count", "topk"]

@@ -17,6 +17,8 @@ iteration, so later iterations replay the placement the first iteration declared
 
 from __future__ import annotations
 
+import copy
+
 from math import prod
 from typing import Any, Callable, Iterator
 
@@ -307,9 +309,10 @@ def force_auto_alloc(func: Callable | None = None, **_k: Any) -> Any:
             finally:
                 _FORCE_AUTO[0] = prev
 
-        if hasattr(f, "func"):  # a jit Kernel: keep it one
-            f.func = run
-            return f
+        if hasattr(f, "func"):  # a jit Kernel: keep it one (a copy: the caller's kernel keeps its placements)
+            g = copy.copy(f)
+            g.func = run
+            return g
         return run
 
     return wrap(func) if func is not None else wrap

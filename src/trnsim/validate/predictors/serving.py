@@ -20,8 +20,8 @@ One model for every row; how a row is mapped to a deployment is a rule by platfo
   length-biased KV per decoding sequence (``MLPERF_KV_LEN``), offline = max-throughput batch, server/interactive = highest-throughput batch whose TPOT and TTFT meet the
   scenario's p99 limits (TPOT scaled by ``cal.P99_OVER_MEAN``; p99 TTFT = the prefill queue's wait (M/D/1)
   + a prompt's prefill iterations + ``cal.TTFT_P99_QUEUE_ITERATIONS`` iterations, see ``_ttft_p99``).
-  TensorRT-LLM submissions of rounds before v5.0 run at that release's kernel speed
-  (``cal.SOFTWARE_SPEED``, from NVIDIA's published same-hardware gains).
+  Rows that state an older TensorRT release run at its kernel speed (``cal.tensorrt_speed``, from NVIDIA's
+  published same-hardware gains), in MLPerf and TensorRT-LLM table rows alike.
 * TensorRT-LLM perf tables: the given TP/PP and lengths, offline max throughput (``max_batch`` =
   ``cal.TRTLLM_MAX_BATCH``), or the given batch for the H200 launch-blog rows.
 """
@@ -31,6 +31,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from trnsim.errors import TrnsimError
 from trnsim.validate.registry import NotSupported, Prediction, register
 from trnsim.validate.resolve import chip_for_row, node_system_for_chip, system_for_text
 from trnsim.validate.rows import GroundTruthRow
@@ -199,11 +200,11 @@ def _mlperf_dtype(row: GroundTruthRow, chip) -> str:
     return next((d for d in cal.MLPERF_DTYPE_ORDER if d in chip.peak_flops), "bf16")
 
 
-def _mlperf_software_speed(row: GroundTruthRow) -> float:
-    """Kernel speed of the round's TensorRT-LLM release (``cal.SOFTWARE_SPEED``); 1.0 for other engines."""
-    if "tensorrt" not in (row.cfg("framework") or "").lower():
-        return 1.0
-    return cal.software_speed(f"mlperf-{(row.cfg('mlperf_inference') or '').strip().lower()}")
+def _software_speed(row: GroundTruthRow) -> float:
+    """Kernel speed of the TensorRT release the row states (``cal.tensorrt_speed``); 1.0 for rows that name
+    none (vLLM, TensorRT-LLM's PyTorch backend)."""
+    speed = cal.tensorrt_speed(row.cfg("framework"))
+    return 1.0 if speed is None else speed
 
 
 def _pick_tp(model, chip, dtype: str, n: int) -> int:
@@ -242,7 +243,7 @@ def mlperf(row: GroundTruthRow) -> Prediction:
     if scen != "offline" and tpot_lim is None and ttft_lim is None:
         raise NotSupported("server row without latency constraints")
 
-    speed = _mlperf_software_speed(row)
+    speed = _software_speed(row)
 
     def run(tp: int):
         reps = max(1, n // tp)
@@ -252,7 +253,7 @@ def mlperf(row: GroundTruthRow) -> Prediction:
         cost = _cost(model.name, chip.name, system.name if system else None, dep)
         note = f"{reps} x TP{tp} {dtype}, ISL/OSL {isl}/{osl} (dataset means)"
         if speed != 1.0:
-            note += f", {row.cfg('mlperf_inference')} TensorRT-LLM at {speed:.2f}x the v5.x kernel speed"
+            note += f", {row.cfg('framework')} at {speed:.2f}x the v5.x kernel speed"
 
         def ttft99(res):
             return _ttft_p99(model, system or chip, dep, res, MLPERF_INPUT_P99.get(key, isl), cost, kv)
@@ -334,7 +335,7 @@ def fit_ttft_queue_iterations(rows: list[GroundTruthRow] | None = None) -> float
                 p0 = mlperf(row).value
                 cal.TTFT_P99_QUEUE_ITERATIONS = 1.0
                 it = mlperf(row).value - p0
-            except NotSupported:
+            except (NotSupported, TrnsimError):  # rows the registry would decline
                 continue
             if it > 0:
                 ks.append((row.value - p0) / it)
@@ -363,12 +364,15 @@ def llm_serving(row: GroundTruthRow) -> Prediction:
     n = max(1, row.num_accelerators)
     reps = max(1, n // (tp * pp))
     system = node_system_for_chip(chip)
+    speed = _software_speed(row)
     dep = Deployment(replicas=reps, tp=tp, pp=pp, ep=ep, dtype=dtype,
                      max_batch=batch or cal.TRTLLM_MAX_BATCH, max_batched_tokens=cal.TRTLLM_MAX_TOKENS,
-                     mem_fraction=cal.KV_MEM_FRACTION, kv_policy=cal.TRTLLM_KV_POLICY)
+                     mem_fraction=cal.KV_MEM_FRACTION, kv_policy=cal.TRTLLM_KV_POLICY, kernel_speed=speed)
     cost = _cost(model.name, chip.name, system.name if system else None, dep)
     r = analytic_serving(model, system or chip, dep, isl=isl, osl=osl, batch=batch, cost=cost)
     note = f"{reps} x TP{tp}{f' PP{pp}' if pp > 1 else ''} {dtype}, batch {r.batch} (KV limit {r.kv_batch_limit}), {isl}/{osl}"
+    if speed != 1.0:
+        note += f", {row.cfg('framework')} at {speed:.2f}x the 2025 kernel speed"
     if row.metric == "total_output_throughput":
         return Prediction(r.output_tokens_per_s, "serving analytic (offline max throughput)", note)
     if row.metric == "output_throughput_per_GPU":

@@ -88,9 +88,10 @@ P99_OVER_MEAN = 1.3
 # queue's M/D/1 wait joined the p99 TTFT (``validate.predictors.serving._ttft_p99``): the long-prompt rows
 # (llama3.1-405b, ~9.4k-token prompts of ~1 s prefill each) now carry their queueing explicitly, and the median
 # |error| of the TTFT rows fell from 42.6% to 15.5%. Refitted again (same rows, same procedure, now
-# ``validate.predictors.serving.fit_ttft_queue_iterations``) to 2.8 (2.79) when older TensorRT-LLM rounds got
-# their published kernel speed (``SOFTWARE_SPEED``): their iterations got longer, so fewer of them fill the gap.
-TTFT_P99_QUEUE_ITERATIONS = 2.8
+# ``validate.predictors.serving.fit_ttft_queue_iterations``) to 2.7 (2.69) when rows stating an older TensorRT
+# release got its published kernel speed (``tensorrt_speed``): their iterations got longer, so fewer of them
+# fill the gap.
+TTFT_P99_QUEUE_ITERATIONS = 2.7
 # Speed of older TensorRT-LLM releases relative to the 2025 releases (MLPerf Inference v5.x) that the GPU
 # operator efficiencies and the serving rows of the model describe (``Deployment.kernel_speed``). DERIVED from
 # NVIDIA's published same-hardware software gains on Hopper, Llama 2 70B: "up to 27% more performance on H200
@@ -98,16 +99,57 @@ TTFT_P99_QUEUE_ITERATIONS = 2.8
 # v4.1; developer.nvidia.com/blog/nvidia-blackwell-platform-sets-new-llm-inference-records-in-mlperf-inference-
 # v4-1/) and a 1.6x year-over-year H200 Llama 2 70B gain at v5.0 (v4.0 -> v5.0; NVIDIA's MLPerf Inference v5.0
 # announcement, as reported by therift.ai/news-feed/nvidia-blackwell-breaks-ai-inference-records-in-mlperf-v5-0
-# and it-online.co.za/2025/04/03/nvidia-blackwell-takes-pole-position-in-mlperf-inference-results). So the
-# v4.1 stack ran at 1.27/1.6 = 0.79 and the v4.0 stack at 1/1.6 = 0.63 of the v5.0 stack. Both are "up to"
-# vendor figures for one model and GPU; applied to every TensorRT-LLM submission of the round (the software,
-# not the chip, changed). Not fitted on the validation rows.
+# and it-online.co.za/2025/04/03/nvidia-blackwell-takes-pole-position-in-mlperf-inference-results; the
+# scenario is not stated). So the v4.1-round stack ran at 1.27/1.6 = 0.79 and the v4.0-round stack at
+# 1/1.6 = 0.63 of the v5.0 stack. Both are "up to" vendor figures for one model and GPU, applied to the
+# software whatever the chip. Not fitted on the validation rows.
 SOFTWARE_SPEED = {"mlperf-v4.0": 1.0 / 1.6, "mlperf-v4.1": 1.27 / 1.6}
+# A row states the TensorRT release its TensorRT-LLM engine ran on (MLPerf system descriptions: "framework"),
+# which says which of those stacks it used, whatever the round: NVIDIA's v4.0 submissions state
+# "TensorRT 9.3.0, CUDA 12.2" (mlcommons/inference_results_v4.0 closed/NVIDIA/systems/*.json), its v4.1 ones
+# TensorRT 10.1-10.2, the v5.x rows 10.8 and later (and several v4.1 partner rows still state 9.3.0). Releases
+# between 10.2 and 10.8 are taken as the v4.1 stack and releases before 9.3 (e.g. TensorRT-LLM 0.5 on
+# TensorRT 9.1, Nov 2023) as the v4.0 stack: assumed no faster than the next published point.
+TENSORRT_SPEED: tuple[tuple[tuple[int, int], float], ...] = (
+    ((10, 8), 1.0),
+    ((10, 0), SOFTWARE_SPEED["mlperf-v4.1"]),
+    ((0, 0), SOFTWARE_SPEED["mlperf-v4.0"]),
+)
 
 
 def software_speed(release: str | None) -> float:
     """``Deployment.kernel_speed`` of a named software release (1.0 for the reference and unknown ones)."""
     return SOFTWARE_SPEED.get((release or "").strip().lower(), 1.0)
+
+
+def tensorrt_speed(framework: str | None) -> float | None:
+    """``Deployment.kernel_speed`` of the TensorRT release a row's framework text names ("TensorRT 9.3.0, CUDA
+    12.2", "TensorRT-LLM v0.5.0 / TensorRT 9.1.0.4"); None when it names no TensorRT version (e.g.
+    "TensorRT-LLM v1.0 (PyTorch backend)", vLLM)."""
+    import re
+
+    m = re.search(r"\bTensorRT\s+(\d+)\.(\d+)", framework or "")
+    if m is None:
+        return None
+    version = (int(m.group(1)), int(m.group(2)))
+    return next(speed for first, speed in TENSORRT_SPEED if version >= first)
+
+
+def parse_kernel_speed(value: object) -> float:
+    """A kernel speed given as a number or a release named in ``SOFTWARE_SPEED``; one-line error otherwise."""
+    from trnsim.errors import TrnsimError
+
+    key = str(value).strip().lower()
+    if key in SOFTWARE_SPEED:
+        return SOFTWARE_SPEED[key]
+    try:
+        speed = float(key)
+    except ValueError:
+        speed = float("nan")
+    if not 0 < speed <= 10:
+        raise TrnsimError(f"kernel speed {value!r} not understood",
+                          f"give a number in (0, 10] such as 0.8 or one of {', '.join(sorted(SOFTWARE_SPEED))}")
+    return speed
 
 
 # KV admission of the MLPerf LLM submissions: NVIDIA's MLPerf harness (harness_llm main.cc in NVIDIA's
