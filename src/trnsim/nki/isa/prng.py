@@ -215,13 +215,18 @@ def _state_tile(instr: str, t: K.NkiTensor, e: str, role: str) -> None:
         K.fail(instr, f"{role} {list(t.shape)} needs {words} XORWOW state words per partition on the {e} engine")
 
 
-def rand_set_state(src_seeds: Any, engine: Any = None, name: Any = None) -> None:
-    """Load the per-lane XORWOW state (partition p seeds lane p) of GpSimd (v3+) or Vector (v4+)."""
-    instr = "rand_set_state"
+def _state_engine(instr: str, engine: Any) -> tuple[Any, str]:
+    """The running context and the engine whose PRNG state ``instr`` touches (GpSimd v3+, Vector v4+)."""
     c = runtime.current()
     if c.version < 3:
         K.fail(instr, f"needs NeuronCore-v3+ (target {c.target})")
-    e = _engine(instr, engine, "gpsimd", {"gpsimd": 3, "vector": 4}, c)
+    return c, _engine(instr, engine, "gpsimd", {"gpsimd": 3, "vector": 4}, c)
+
+
+def rand_set_state(src_seeds: Any, engine: Any = None, name: Any = None) -> None:
+    """Load the per-lane XORWOW state (partition p seeds lane p) of GpSimd (v3+) or Vector (v4+)."""
+    instr = "rand_set_state"
+    c, e = _state_engine(instr, engine)
     s = _tile(instr, src_seeds, "src_seeds", c, ("sbuf",))
     _state_tile(instr, s, e, "src_seeds")
     K.record(c, e, instr, (s,), (), {"dtype": "uint32"})
@@ -233,10 +238,7 @@ def rand_set_state(src_seeds: Any, engine: Any = None, name: Any = None) -> None
 def rand_get_state(dst: Any, engine: Any = None, name: Any = None) -> Any:
     """Store the per-lane XORWOW state of GpSimd (v3+) or Vector (v4+) into ``dst`` (uint32)."""
     instr = "rand_get_state"
-    c = runtime.current()
-    if c.version < 3:
-        K.fail(instr, f"needs NeuronCore-v3+ (target {c.target})")
-    e = _engine(instr, engine, "gpsimd", {"gpsimd": 3, "vector": 4}, c)
+    c, e = _state_engine(instr, engine)
     spaces = ("sbuf", "psum") if (e == "vector" and c.version >= 4) else ("sbuf",)
     d = _tile(instr, dst, "dst", c, spaces)
     _state_tile(instr, d, e, "dst")
